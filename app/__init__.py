@@ -1,0 +1,68 @@
+"""sched, an appointment scheduler: the application factory."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from config import config
+
+
+def create_app(config_name: str | None = None) -> Flask:
+    """Build the app for an environment; no database or file is touched here."""
+    config_name = config_name or os.environ.get("SCHED_CONFIG", "development")
+    settings = config[config_name]
+    app = Flask(__name__, instance_path=os.environ.get("SCHED_INSTANCE_PATH"))
+    app.config.from_object(settings)
+    settings.init_app(app)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_template_helpers(app)
+    register_error_handlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from app.accounts.security import init_security
+    from app.core.db import init_db
+    from app.core.i18n import init_babel
+    from app.extensions import csrf, db, mail, migrate
+
+    db.init_app(app)
+    init_db(app)
+    migrate.init_app(app, db, directory=os.path.join(app.root_path, os.pardir, "migrations"))
+    csrf.init_app(app)
+    mail.init_app(app)
+    init_babel(app)
+    init_security(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.accounts.views import bp as accounts_bp
+    from app.core.views import bp as core_bp
+    from app.scheduling.views import bp as scheduling_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(scheduling_bp)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from app.core.filters import init_template_helpers
+
+    init_template_helpers(app)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from app.core.errors import init_error_handlers
+
+    init_error_handlers(app)
+
+
+def register_commands(app: Flask) -> None:
+    from app.core.cli import init_commands
+
+    init_commands(app)

@@ -1,0 +1,1 @@
+"""Accounts: users, roles, Flask-Security wiring and the profile page."""

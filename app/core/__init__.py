@@ -1,0 +1,1 @@
+"""Pieces every feature shares: database base, time zones, languages, errors, commands."""

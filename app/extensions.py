@@ -1,0 +1,17 @@
+"""Extension objects, created here and bound to an app in ``create_app``."""
+
+from flask_babel import Babel
+from flask_mailman import Mail
+from flask_migrate import Migrate
+from flask_security import Security
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+
+from app.core.db import Base
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate(render_as_batch=True, compare_type=True)
+babel = Babel()
+csrf = CSRFProtect()
+mail = Mail()
+security = Security()

@@ -1,0 +1,1 @@
+"""Scheduling: appointments, their forms and pages."""

@@ -1,0 +1,47 @@
+// sched: small progressive enhancements. Every message shown here comes translated from the
+// server, in data attributes.
+(function () {
+  "use strict";
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
+  // Delete buttons send an HTTP DELETE with the CSRF token in a header.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-delete-url]");
+    if (!button) {
+      return;
+    }
+    event.preventDefault();
+    if (!window.confirm(button.dataset.confirm)) {
+      return;
+    }
+    button.disabled = true;
+    fetch(button.dataset.deleteUrl, {
+      method: "DELETE",
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken(), "Accept": "application/json" }
+    }).then(function (response) {
+      return response.json().then(function (body) {
+        if (!response.ok || body.status !== "OK") {
+          throw new Error(response.status);
+        }
+        window.location.assign(button.dataset.redirect);
+      });
+    }).catch(function () {
+      button.disabled = false;
+      window.alert(button.dataset.error);
+    });
+  });
+
+  // Suggest the browser's time zone on forms that ask for one, unless the user chose already.
+  var zoneSelect = document.querySelector('select[data-suggest-timezone]');
+  if (zoneSelect && zoneSelect.value === "UTC" && window.Intl) {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone && zoneSelect.querySelector('option[value="' + zone + '"]')) {
+      zoneSelect.value = zone;
+    }
+  }
+})();

@@ -1,0 +1,192 @@
+"""Settings for sched, one class per environment, in labelled sections like Django's settings.py.
+
+Pick one with ``create_app("development" | "testing" | "production")`` or the ``SCHED_CONFIG``
+environment variable. Secrets never live in this file: production reads them from the
+environment, development from ``instance/secrets.json`` (written by ``make run``, never committed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("SCHED_INSTANCE_PATH", BASE_DIR / "instance"))
+DEV_SECRETS_FILE = "secrets.json"
+
+# A secret shorter than this is rejected in production.
+MIN_SECRET_LENGTH = 32
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    # ------------------------------------------------------------------------------------------
+    # Core
+    # ------------------------------------------------------------------------------------------
+    # SECURITY WARNING: keep the secret key and password salt used in production secret.
+    SECRET_KEY: str | None = None
+    SECURITY_PASSWORD_SALT: str | None = None
+    # SECURITY WARNING: don't run with debug turned on in production.
+    DEBUG = False
+    TESTING = False
+    MAX_CONTENT_LENGTH = 1024 * 1024
+
+    # ------------------------------------------------------------------------------------------
+    # Database
+    # ------------------------------------------------------------------------------------------
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or (
+        f"sqlite:///{INSTANCE_DIR / 'sched.db'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_RECORD_QUERIES = False
+
+    # ------------------------------------------------------------------------------------------
+    # Sessions and cookies
+    # ------------------------------------------------------------------------------------------
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = timedelta(days=14)
+
+    # ------------------------------------------------------------------------------------------
+    # CSRF (Flask-WTF protects every POST, PUT, PATCH and DELETE)
+    # ------------------------------------------------------------------------------------------
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+    # ------------------------------------------------------------------------------------------
+    # Accounts (Flask-Security-Too)
+    # ------------------------------------------------------------------------------------------
+    SECURITY_REGISTERABLE = True
+    SECURITY_CONFIRMABLE = True
+    SECURITY_RECOVERABLE = True
+    SECURITY_CHANGEABLE = True
+    SECURITY_TRACKABLE = True
+    SECURITY_PASSWORD_LENGTH_MIN = 12
+    SECURITY_PASSWORD_HASH = "argon2"
+    # argon2id at 19 MiB, 2 passes, 1 lane: ~17 ms a hash here (see shared/PERFORMANCE.md).
+    SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS = {
+        "argon2__memory_cost": 19 * 1024,
+        "argon2__rounds": 2,
+        "argon2__parallelism": 1,
+    }
+    SECURITY_LOGOUT_METHODS = ["POST"]
+    SECURITY_POST_LOGIN_VIEW = "/appointments/"
+    SECURITY_POST_LOGOUT_VIEW = "/"
+    SECURITY_POST_REGISTER_VIEW = "/"
+    SECURITY_POST_CONFIRM_VIEW = "/login"
+    SECURITY_EMAIL_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "sched <no-reply@localhost>")
+    SECURITY_CSRF_IGNORE_UNAUTH_ENDPOINTS = False
+    SECURITY_REDIRECT_ALLOW_SUBDOMAINS = False
+    # The confirmation e-mail proves an address; no DNS look-up while someone waits.
+    SECURITY_EMAIL_VALIDATOR_ARGS = {"check_deliverability": False}
+
+    # ------------------------------------------------------------------------------------------
+    # E-mail (Flask-Mailman)
+    # ------------------------------------------------------------------------------------------
+    MAIL_BACKEND = "smtp"
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "") == "1"
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = SECURITY_EMAIL_SENDER
+
+    # ------------------------------------------------------------------------------------------
+    # Languages and time zones (Flask-Babel)
+    # ------------------------------------------------------------------------------------------
+    LANGUAGES = {"en": "English", "es": "Español", "fr": "Français", "de": "Deutsch"}
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
+
+    # ------------------------------------------------------------------------------------------
+    # Pages
+    # ------------------------------------------------------------------------------------------
+    APPOINTMENTS_PER_PAGE = 20
+
+    @classmethod
+    def init_app(cls, app) -> None:
+        """Apply settings that depend on the app (its instance folder, say)."""
+
+
+class DevelopmentConfig(Config):
+    """One developer's laptop: SQLite, debug pages, mail printed and kept in the instance folder."""
+
+    DEBUG = True
+    MAIL_BACKEND = "app.core.mail.DevelopmentEmailBackend"
+    MAIL_FILE_PATH = str(INSTANCE_DIR / "mail")
+
+    @classmethod
+    def init_app(cls, app) -> None:
+        path = Path(app.instance_path) / DEV_SECRETS_FILE
+        if not path.exists():
+            raise RuntimeError(
+                f"{path} is missing. Run `make run`, or `python -m config` to create it."
+            )
+        app.config.update(json.loads(path.read_text()))
+
+
+class TestingConfig(Config):
+    """The test suite: a fresh database per test, mail kept in memory, fast but real hashing."""
+
+    TESTING = True
+    # SECURITY WARNING: these throw-away values exist only for tests.
+    SECRET_KEY = "testing-secret-key-not-for-production-use-0123456789"
+    SECURITY_PASSWORD_SALT = "testing-salt-not-for-production-use-0123456789"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    MAIL_BACKEND = "locmem"
+    SERVER_NAME = None
+
+
+class ProductionConfig(Config):
+    """Behind nginx on PostgreSQL. Refuses to start without its secrets."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SECURITY_PASSWORD_SALT = os.environ.get("SECURITY_PASSWORD_SALT")
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+
+    @classmethod
+    def init_app(cls, app) -> None:
+        for name in ("SECRET_KEY", "SECURITY_PASSWORD_SALT"):
+            value = os.environ.get(name) or ""
+            if len(value) < MIN_SECRET_LENGTH or len(set(value)) < 10:
+                raise RuntimeError(
+                    f"{name} must be set in the environment to a random value of at least "
+                    f"{MIN_SECRET_LENGTH} characters (python -c 'import secrets; "
+                    f"print(secrets.token_urlsafe(48))')."
+                )
+            app.config[name] = value
+
+
+config = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def write_dev_secrets(instance_dir: Path = INSTANCE_DIR) -> Path:
+    """Create the development secrets file once, readable by its owner only."""
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    path = instance_dir / DEV_SECRETS_FILE
+    if not path.exists():
+        values = {
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            "SECURITY_PASSWORD_SALT": secrets.token_urlsafe(48),
+        }
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(values, f)
+    return path
+
+
+if __name__ == "__main__":
+    print(f"Development secrets: {write_dev_secrets()}")
