@@ -9,13 +9,17 @@ from flask import Flask
 from config import config
 
 
-def create_app(config_name: str | None = None) -> Flask:
-    """Build the app for an environment; no database or file is touched here."""
+def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
+    """Build the app for an environment; no database or file is touched here.
+
+    ``overrides`` replaces settings after the environment's, as tests do for their database.
+    """
     config_name = config_name or os.environ.get("SCHED_CONFIG", "development")
     settings = config[config_name]
     app = Flask(__name__, instance_path=os.environ.get("SCHED_INSTANCE_PATH"))
     app.config.from_object(settings)
     settings.init_app(app)
+    app.config.update(overrides or {})
 
     register_extensions(app)
     register_blueprints(app)

@@ -1,0 +1,53 @@
+# sched: the two commands are `make run` and `make test`; the rest are their steps.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+INSTALLED := $(VENV)/.installed
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+.PHONY: run test install system-packages migrate translations clean
+
+## run: set up and serve the app with demo data on http://127.0.0.1:5000
+run: install instance/secrets.json translations migrate
+	@$(FLASK) seed-demo --save instance/demo-accounts.txt
+	@echo
+	@echo "sched is starting on http://127.0.0.1:5000/login"
+	@echo "Log in with one of the demo accounts (kept in instance/demo-accounts.txt):"
+	@sed 's/^/  /' instance/demo-accounts.txt
+	@echo "Mail sent by the app is printed here and saved in instance/mail/."
+	@echo
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+## test: install what the tests need and run the whole suite
+test: install system-packages translations
+	$(BIN)/python -m pytest
+
+install: $(INSTALLED)
+
+$(INSTALLED): requirements/base.txt requirements/prod.txt requirements/dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements/dev.txt
+	touch $@
+
+# Debian's Chromium for the browser tests; Playwright never downloads a browser here.
+system-packages:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; \
+	fi
+
+instance/secrets.json:
+	$(BIN)/python config.py
+
+migrate: install instance/secrets.json
+	$(FLASK) db upgrade
+
+translations: install
+	SCHED_CONFIG=testing $(FLASK) translate compile
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,122 @@
+"""Fixtures: a fresh app and database per test, built by the real migrations."""
+
+from __future__ import annotations
+
+import contextvars
+import re
+import shutil
+
+import flask_migrate
+import pytest
+from flask.testing import FlaskClient
+
+from app import create_app
+from app.extensions import db, mail
+from tests.factories import PASSWORD, make_user
+
+CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"|name="csrf_token"[^>]*value="([^"]+)"')
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory):
+    """Build one database with `flask db upgrade`; each test gets a copy of it."""
+    path = tmp_path_factory.mktemp("template") / "sched.db"
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    with app.app_context():
+        flask_migrate.upgrade()
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture
+def database_url(migrated_database, tmp_path):
+    path = tmp_path / "sched.db"
+    shutil.copy(migrated_database, path)
+    return f"sqlite:///{path}"
+
+
+class RequestIsolatingClient(FlaskClient):
+    """Serve each request in contexts of its own, as a server would.
+
+    The test holds an app context for its factories and checks; without this, requests would
+    share its ``g`` and database session, and a view that forgot to commit could still pass.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+@pytest.fixture
+def app(database_url):
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_url})
+    app.test_client_class = RequestIsolatingClient
+    mail.outbox = []
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def outbox(app):
+    """The mail the app sent during the test."""
+    return mail.outbox
+
+
+def csrf_token_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1) or match.group(2)
+
+
+class Browser:
+    """A test client that fills forms the way a browser does, CSRF token included."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def get(self, url, **kwargs):
+        return self.client.get(url, **kwargs)
+
+    def token(self, url: str = "/login") -> str:
+        return csrf_token_from(self.client.get(url).get_data(as_text=True))
+
+    def submit(self, url: str, data: dict, form_url: str | None = None, **kwargs):
+        """GET the form page, then POST ``data`` with the page's CSRF token."""
+        data = {"csrf_token": self.token(form_url or url), **data}
+        return self.client.post(url, data=data, **kwargs)
+
+    def login(self, email: str, password: str = PASSWORD):
+        response = self.submit("/login", {"email": email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response
+
+    def logout(self):
+        return self.submit("/logout", {}, form_url="/appointments/")
+
+    def delete(self, url: str, token: str | None = None, **kwargs):
+        headers = {"Accept": "application/json"}
+        if token is not None:
+            headers["X-CSRFToken"] = token
+        return self.client.delete(url, headers=headers, **kwargs)
+
+
+@pytest.fixture
+def browser(client):
+    return Browser(client)
+
+
+@pytest.fixture
+def user(app):
+    return make_user("owner@example.com", full_name="Olive Owner", timezone="Europe/Berlin")
+
+
+@pytest.fixture
+def logged_in(browser, user):
+    browser.login(user.email)
+    return browser

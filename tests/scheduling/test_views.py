@@ -1,0 +1,208 @@
+"""The appointment pages, used through HTTP as a browser would."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.scheduling.models import Appointment
+from tests.factories import make_appointment, make_user
+
+UTC = timezone.utc
+
+
+def count_appointments() -> int:
+    return db.session.scalar(select(func.count()).select_from(Appointment))
+
+
+def valid_form(**changes) -> dict:
+    data = {
+        "title": "Dentist",
+        "start": "2026-01-15T10:00",
+        "end": "2026-01-15T11:30",
+        "location": "Main street 1",
+        "description": "Bring the card.\nAsk about <teeth>.",
+    }
+    data.update(changes)
+    return data
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/appointments/", "/appointments/create/", "/appointments/1/", "/appointments/1/edit/"],
+)
+def test_pages_send_anonymous_visitors_to_log_in(client, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=")
+
+
+def test_list_shows_only_my_appointments_in_start_order(logged_in, user):
+    later = make_appointment(user, title="Later one", start=datetime(2026, 3, 2, 9, tzinfo=UTC))
+    make_appointment(user, title="Earlier one", start=datetime(2026, 3, 1, 9, tzinfo=UTC))
+    make_appointment(make_user(), title="Somebody else's")
+    html = logged_in.get("/appointments/").get_data(as_text=True)
+    assert html.index("Earlier one") < html.index("Later one")
+    assert "Somebody else" not in html
+    assert f"/appointments/{later.id}/edit/" in html
+
+
+def test_list_is_paginated(logged_in, user, app):
+    per_page = app.config["APPOINTMENTS_PER_PAGE"]
+    start = datetime(2026, 3, 1, 9, tzinfo=UTC)
+    for number in range(per_page + 1):
+        make_appointment(user, title=f"Item {number:02d}", start=start + timedelta(days=number))
+    first = logged_in.get("/appointments/").get_data(as_text=True)
+    second = logged_in.get("/appointments/?page=2").get_data(as_text=True)
+    assert f"Item {per_page - 1:02d}" in first and f"Item {per_page:02d}" not in first
+    assert f"Item {per_page:02d}" in second
+
+
+def test_create_stores_utc_and_shows_local_time(logged_in, user):
+    response = logged_in.submit("/appointments/create/", valid_form(), follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert "Appointment “Dentist” created." in html
+    appointment = db.session.scalars(select(Appointment)).one()
+    # Olive lives in Berlin: 10:00 there in January is 09:00 UTC.
+    assert appointment.start == datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
+    assert appointment.end == datetime(2026, 1, 15, 10, 30, tzinfo=UTC)
+    assert appointment.owner_id == user.id
+    assert "Jan 15, 2026, 10:00:00" in html
+    assert "1 hour and 30 minutes" in html
+    # nl2br escapes first, then breaks lines.
+    assert "Bring the card.<br>\nAsk about &lt;teeth&gt;." in html
+
+
+def test_summer_time_is_converted_with_the_summer_offset(logged_in):
+    logged_in.submit(
+        "/appointments/create/", valid_form(start="2026-07-01T10:00", end="2026-07-01T10:00")
+    )
+    appointment = db.session.scalars(select(Appointment)).one()
+    assert appointment.start == datetime(2026, 7, 1, 8, 0, tzinfo=UTC)
+
+
+def test_all_day_appointment_covers_whole_local_days(logged_in):
+    logged_in.submit(
+        "/appointments/create/",
+        valid_form(start="2026-01-15T10:00", end="2026-01-17T08:00", all_day="y"),
+    )
+    appointment = db.session.scalars(select(Appointment)).one()
+    assert appointment.all_day
+    assert appointment.start == datetime(2026, 1, 14, 23, 0, tzinfo=UTC)  # Berlin midnight
+    assert appointment.duration == timedelta(days=3)
+    html = logged_in.get(f"/appointments/{appointment.id}/").get_data(as_text=True)
+    assert "3 days" in html and "All day" in html
+
+
+INVALID_FORMS = [
+    ("title", {"title": ""}, "Enter a title."),
+    ("title", {"title": "   "}, "Enter a title."),
+    ("title", {"title": "x" * 256}, "Field cannot be longer than 255 characters."),
+    ("title", {"title": "bad\x00title"}, "Remove the invisible control characters."),
+    ("start", {"start": ""}, "Enter a date and time."),
+    ("start", {"start": "tomorrow"}, "Enter a valid date and time."),
+    ("start", {"start": "2026-02-30T10:00"}, "Enter a valid date and time."),
+    ("start", {"start": "1800-01-01T10:00"}, "Enter a year between 1900 and 2200."),
+    ("end", {"end": "2026-01-15T09:59"}, "The end must not be before the start."),
+    # 02:30 on 29 March 2026 is skipped in Berlin: clocks jump from 02:00 to 03:00.
+    ("start", {"start": "2026-03-29T02:30", "end": "2026-03-29T04:00"}, "does not exist"),
+    ("location", {"location": "y" * 256}, "Field cannot be longer than 255 characters."),
+]
+
+
+@pytest.mark.parametrize(("field", "changes", "message"), INVALID_FORMS)
+def test_invalid_create_shows_error_next_to_field_and_stores_nothing(
+    logged_in, field, changes, message
+):
+    response = logged_in.submit("/appointments/create/", valid_form(**changes))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    errors = html.split(f'id="{field}-errors"', 1)
+    assert len(errors) == 2, f"no error block for {field}"
+    assert message in errors[1].split("</div>\n  </div>", 1)[0]
+    assert f'id="{field}"' in html and "is-invalid" in html
+    assert count_appointments() == 0
+
+
+def test_detail_edit_and_delete_my_appointment(logged_in, user):
+    appointment = make_appointment(user, title="Old title")
+    assert "Old title" in logged_in.get(f"/appointments/{appointment.id}/").get_data(as_text=True)
+    edit_url = f"/appointments/{appointment.id}/edit/"
+    form = logged_in.get(edit_url).get_data(as_text=True)
+    assert 'value="Old title"' in form
+    response = logged_in.submit(
+        edit_url, valid_form(title="New title"), follow_redirects=True
+    )
+    assert "Appointment “New title” saved." in response.get_data(as_text=True)
+    db.session.refresh(appointment)
+    assert appointment.title == "New title"
+
+    token = logged_in.token("/appointments/")
+    response = logged_in.delete(f"/appointments/{appointment.id}/delete/", token=token)
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "OK"}
+    assert count_appointments() == 0
+    assert "deleted" in logged_in.get("/appointments/").get_data(as_text=True)
+
+
+def test_invalid_edit_changes_nothing(logged_in, user):
+    appointment = make_appointment(user, title="Keep me")
+    before = (appointment.title, appointment.start, appointment.end)
+    response = logged_in.submit(
+        f"/appointments/{appointment.id}/edit/",
+        valid_form(title="Changed", end="2026-01-15T09:00"),
+    )
+    assert "The end must not be before the start." in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert (appointment.title, appointment.start, appointment.end) == before
+
+
+def test_another_users_appointment_answers_404_everywhere(logged_in):
+    theirs = make_appointment(make_user(), title="Private")
+    base = f"/appointments/{theirs.id}"
+    assert logged_in.get(f"{base}/").status_code == 404
+    assert logged_in.get(f"{base}/edit/").status_code == 404
+    assert logged_in.submit(f"{base}/edit/", valid_form(), form_url="/appointments/").status_code == 404
+    token = logged_in.token("/appointments/")
+    assert logged_in.delete(f"{base}/delete/", token=token).status_code == 404
+    db.session.refresh(theirs)
+    assert theirs.title == "Private"
+
+
+def test_missing_and_huge_ids_answer_404(logged_in):
+    assert logged_in.get("/appointments/999/").status_code == 404
+    assert logged_in.get(f"/appointments/{2**70}/").status_code == 404
+
+
+def test_delete_without_csrf_token_is_refused(logged_in, user):
+    appointment = make_appointment(user)
+    response = logged_in.delete(f"/appointments/{appointment.id}/delete/")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == 400
+    assert count_appointments() == 1
+
+
+def test_create_without_csrf_token_is_refused(logged_in):
+    response = logged_in.client.post("/appointments/create/", data=valid_form())
+    assert response.status_code == 400
+    assert count_appointments() == 0
+
+
+def test_delete_needs_http_delete(logged_in, user):
+    appointment = make_appointment(user)
+    response = logged_in.get(f"/appointments/{appointment.id}/delete/")
+    assert response.status_code == 405
+    assert "DELETE" in response.headers["Allow"]
+    assert count_appointments() == 1
+
+
+def test_database_refuses_end_before_start(app, user):
+    start = datetime(2026, 1, 1, 10, tzinfo=UTC)
+    db.session.add(Appointment(owner=user, title="Bad", start=start, end=start - timedelta(1)))
+    with pytest.raises(Exception, match="CHECK constraint failed|check constraint"):
+        db.session.commit()
+    db.session.rollback()
+    assert count_appointments() == 0
