@@ -11,7 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from app import create_app
-from app.extensions import db, mail
+from app.extensions import db
 from tests.factories import PASSWORD, make_user
 
 CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"|name="csrf_token"[^>]*value="([^"]+)"')
@@ -50,7 +50,7 @@ class RequestIsolatingClient(FlaskClient):
 def app(database_url):
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_url})
     app.test_client_class = RequestIsolatingClient
-    mail.outbox = []
+    app.extensions["mailman"].outbox = []  # where the locmem mail backend keeps what is sent
     with app.app_context():
         yield app
         db.session.remove()
@@ -65,7 +65,7 @@ def client(app):
 @pytest.fixture
 def outbox(app):
     """The mail the app sent during the test."""
-    return mail.outbox
+    return app.extensions["mailman"].outbox
 
 
 def csrf_token_from(html: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -44,10 +45,12 @@ def run_pybabel(*args: str) -> None:
 
 
 def extract_messages() -> None:
-    run_pybabel(
-        "extract", "-F", str(PROJECT_DIR / "babel.cfg"), "-k", "_l",
-        "--sort-by-file", "-o", str(POT_FILE), str(PROJECT_DIR / "app"),
-    )
+    """Write translations/messages.pot, with source locations relative to the project."""
+    with contextlib.chdir(PROJECT_DIR):
+        run_pybabel(
+            "extract", "-F", "babel.cfg", "-k", "_l", "--sort-by-file",
+            "--project", "sched", "-o", str(POT_FILE.relative_to(PROJECT_DIR)), ".",
+        )
 
 
 @click.group("translate")
