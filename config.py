@@ -14,7 +14,6 @@ from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
-INSTANCE_DIR = Path(os.environ.get("SCHED_INSTANCE_PATH", BASE_DIR / "instance"))
 DEV_SECRETS_FILE = "secrets.json"
 
 # A secret shorter than this is rejected in production.
@@ -38,9 +37,8 @@ class Config:
     # ------------------------------------------------------------------------------------------
     # Database
     # ------------------------------------------------------------------------------------------
-    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or (
-        f"sqlite:///{INSTANCE_DIR / 'sched.db'}"
-    )
+    # Default: SQLite in the instance folder (set in init_app, which knows where that is).
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SQLALCHEMY_RECORD_QUERIES = False
 
@@ -77,10 +75,10 @@ class Config:
         "argon2__parallelism": 1,
     }
     SECURITY_LOGOUT_METHODS = ["POST"]
-    SECURITY_POST_LOGIN_VIEW = "/appointments/"
-    SECURITY_POST_LOGOUT_VIEW = "/"
-    SECURITY_POST_REGISTER_VIEW = "/"
-    SECURITY_POST_CONFIRM_VIEW = "/login"
+    SECURITY_POST_LOGIN_VIEW = "scheduling.appointment_list"
+    SECURITY_POST_LOGOUT_VIEW = "core.index"
+    SECURITY_POST_REGISTER_VIEW = "core.index"
+    SECURITY_POST_CONFIRM_VIEW = "security.login"
     SECURITY_EMAIL_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "sched <no-reply@localhost>")
     SECURITY_CSRF_IGNORE_UNAUTH_ENDPOINTS = False
     SECURITY_REDIRECT_ALLOW_SUBDOMAINS = False
@@ -114,6 +112,9 @@ class Config:
     @classmethod
     def init_app(cls, app) -> None:
         """Apply settings that depend on the app (its instance folder, say)."""
+        if not app.config["SQLALCHEMY_DATABASE_URI"]:
+            database = Path(app.instance_path) / "sched.db"
+            app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{database}"
 
 
 class DevelopmentConfig(Config):
@@ -121,10 +122,11 @@ class DevelopmentConfig(Config):
 
     DEBUG = True
     MAIL_BACKEND = "app.core.mail.DevelopmentEmailBackend"
-    MAIL_FILE_PATH = str(INSTANCE_DIR / "mail")
 
     @classmethod
     def init_app(cls, app) -> None:
+        super().init_app(app)
+        app.config["MAIL_FILE_PATH"] = str(Path(app.instance_path) / "mail")
         path = Path(app.instance_path) / DEV_SECRETS_FILE
         if not path.exists():
             raise RuntimeError(
@@ -155,6 +157,7 @@ class ProductionConfig(Config):
 
     @classmethod
     def init_app(cls, app) -> None:
+        super().init_app(app)
         for name in ("SECRET_KEY", "SECURITY_PASSWORD_SALT"):
             value = os.environ.get(name) or ""
             if len(value) < MIN_SECRET_LENGTH or len(set(value)) < 10:
@@ -173,7 +176,7 @@ config = {
 }
 
 
-def write_dev_secrets(instance_dir: Path = INSTANCE_DIR) -> Path:
+def write_dev_secrets(instance_dir: Path = BASE_DIR / "instance") -> Path:
     """Create the development secrets file once, readable by its owner only."""
     instance_dir.mkdir(parents=True, exist_ok=True)
     path = instance_dir / DEV_SECRETS_FILE

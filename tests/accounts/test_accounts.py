@@ -203,3 +203,24 @@ def test_profile_refuses_an_unknown_time_zone(logged_in, user):
 
 def test_profile_needs_login(client):
     assert client.get("/account/").status_code == 302
+
+
+def test_development_mail_is_printed_and_kept_in_the_instance_folder(
+    database_url, tmp_path, monkeypatch, capsys
+):
+    from app import create_app
+    from config import write_dev_secrets
+    from tests.conftest import Browser, RequestIsolatingClient
+
+    instance = tmp_path / "instance"
+    write_dev_secrets(instance)
+    monkeypatch.setenv("SCHED_INSTANCE_PATH", str(instance))
+    app = create_app("development", {"SQLALCHEMY_DATABASE_URI": database_url})
+    app.test_client_class = RequestIsolatingClient
+    register(Browser(app.test_client()), email="dev@example.com")
+
+    printed = capsys.readouterr().out
+    assert "To: dev@example.com" in printed
+    assert "/confirm/" in printed
+    saved = list((instance / "mail").iterdir())
+    assert len(saved) == 1 and b"dev@example.com" in saved[0].read_bytes()
