@@ -12,14 +12,14 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 ## run: set up and serve the app with demo data on http://127.0.0.1:5000
 run: install instance/secrets.json translations migrate
-	@$(FLASK) seed-demo --save instance/demo-accounts.txt
+	@$(FLASK) seed-demo --save instance/demo-accounts.txt > /dev/null
 	@echo
 	@echo "sched is starting on http://127.0.0.1:5000/login"
 	@echo "Log in with one of the demo accounts (kept in instance/demo-accounts.txt):"
 	@sed 's/^/  /' instance/demo-accounts.txt
 	@echo "Mail sent by the app is printed here and saved in instance/mail/."
 	@echo
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) run --debug --host 127.0.0.1 --port 5000
 
 ## test: install what the tests need and run the whole suite
 test: install system-packages translations
