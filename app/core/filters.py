@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from babel.dates import format_interval, format_skeleton, format_time
 from babel.lists import format_list
 from flask import Flask
 from flask_babel import (
@@ -12,10 +13,12 @@ from flask_babel import (
     format_timedelta,
     get_locale,
     get_timezone,
+    to_user_timezone,
 )
 from markupsafe import Markup, escape
 
 _UNITS = (("day", 86400), ("hour", 3600), ("minute", 60))
+DAY_SKELETON = "yMMMEd"
 
 
 def date_filter(value: datetime | None, format: str = "medium") -> str:
@@ -47,6 +50,30 @@ def duration_filter(value: timedelta | None) -> str:
     return format_list(parts, locale=get_locale())
 
 
+def timespan_filter(start: datetime, end: datetime, all_day: bool = False) -> str:
+    """Format when something happens, as compactly as the viewer's language allows.
+
+    "Mon, May 4, 2026, 10:00 – 11:30 AM"; all-day: "Mon, May 4 – Wed, May 6, 2026".
+    """
+    locale = get_locale()
+    start, end = to_user_timezone(start), to_user_timezone(end)
+    if all_day:
+        return format_interval(start.date(), end.date(), DAY_SKELETON, locale=locale)
+    time_skeleton = "hm" if "h" in locale.time_formats["short"].pattern else "Hm"
+    if start.date() == end.date():
+        times = format_interval(start.time(), end.time(), time_skeleton, locale=locale)
+        return _date_and_time(start, times, locale)
+    return locale.interval_formats[None].format(
+        _date_and_time(start, format_time(start, "short", locale=locale), locale),
+        _date_and_time(end, format_time(end, "short", locale=locale), locale),
+    )
+
+
+def _date_and_time(moment: datetime, time_text: str, locale) -> str:
+    day = format_skeleton(DAY_SKELETON, moment, locale=locale)
+    return locale.datetime_formats["medium"].format(time_text, day)
+
+
 def nl2br_filter(value: str | None) -> Markup:
     """Escape the text, then turn its line breaks into <br> tags."""
     if not value:
@@ -61,5 +88,6 @@ def init_template_helpers(app: Flask) -> None:
     app.add_template_filter(datetime_filter, "datetime")
     app.add_template_filter(duration_filter, "duration")
     app.add_template_filter(nl2br_filter, "nl2br")
+    app.add_template_filter(timespan_filter, "timespan")
     app.add_template_global(get_locale, "current_locale")
     app.add_template_global(get_timezone, "current_timezone")

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from flask_babel import force_locale
 from flask_login import login_user
 
-from app.core.filters import date_filter, datetime_filter, duration_filter, nl2br_filter
+from app.core.filters import (
+    date_filter,
+    datetime_filter,
+    duration_filter,
+    nl2br_filter,
+    timespan_filter,
+)
 from tests.factories import make_user
 
 MOMENT = datetime(2026, 3, 5, 17, 30, tzinfo=timezone.utc)
@@ -56,3 +63,36 @@ def test_nl2br_escapes_before_breaking_lines(app):
         "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;<br>\nline two<br>\nthree"
     )
     assert nl2br_filter(None) == ""
+
+
+def plain_spaces(text: str) -> str:
+    """CLDR uses thin and narrow no-break spaces; compare them as plain ones."""
+    return re.sub(r"[\u2009\u202f\u00a0]", " ", text)
+
+
+@pytest.mark.parametrize(
+    ("locale", "same_day", "two_days", "all_day"),
+    [
+        (
+            "en",
+            "Mon, May 4, 2026, 10:00 – 11:30 AM",
+            "Mon, May 4, 2026, 10:00 AM – Wed, May 6, 2026, 11:30 AM",
+            "Mon, May 4 – Wed, May 6, 2026",
+        ),
+        (
+            "de",
+            "Mo., 4. Mai 2026, 10:00–11:30 Uhr",
+            "Mo., 4. Mai 2026, 10:00 – Mi., 6. Mai 2026, 11:30",
+            "Mo., 4. – Mi., 6. Mai 2026",
+        ),
+    ],
+)
+def test_timespan_is_compact_and_localised(app, locale, same_day, two_days, all_day):
+    start = datetime(2026, 5, 4, 10, 0, tzinfo=timezone.utc)
+    with app.test_request_context(), force_locale(locale):
+        span = timespan_filter(start, start + timedelta(hours=1, minutes=30))
+        assert plain_spaces(span) == same_day
+        span = timespan_filter(start, start + timedelta(days=2, hours=1, minutes=30))
+        assert plain_spaces(span) == two_days
+        span = timespan_filter(start, start + timedelta(days=2), all_day=True)
+        assert plain_spaces(span) == all_day
