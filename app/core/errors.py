@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 # Our own wording, so that every error reads in the user's language.
@@ -21,34 +22,25 @@ CSRF_TEXT = _l("The form has expired or was sent from elsewhere. Reload the page
 
 
 def wants_json() -> bool:
-    """Tell whether the client is a program that asked for JSON rather than a page."""
-    if request.is_json:
-        return True
+    """Tell whether the client sent JSON or prefers it to HTML (a tie goes to HTML)."""
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" and (
-        request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
-    )
+    return request.is_json or best == "application/json"
 
 
 def handle_http_error(error: HTTPException):
+    if error.response is not None:
+        return error.response
     code = error.code or 500
     title, message = ERROR_TEXTS.get(code, (error.name, error.description))
-    if code == 400 and error.__class__.__name__ == "CSRFError":
+    if isinstance(error, CSRFError):
         message = CSRF_TEXT
     if wants_json():
         response = jsonify(error={"code": code, "title": str(title), "message": str(message)})
     else:
         response = render_template("errors/error.html", code=code, title=title, message=message)
-    return response, code, _passed_on_headers(error)
-
-
-def _passed_on_headers(error: HTTPException) -> dict[str, str]:
-    """Keep the headers an error must carry: Allow on 405, Retry-After on 429."""
-    if error.response is not None:
-        return {}
-    headers = dict(error.get_headers())
-    headers.pop("Content-Type", None)
-    return headers
+    # Keep the headers an error must carry, such as Allow on 405 and Retry-After on 429.
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+    return response, code, headers
 
 
 def init_error_handlers(app: Flask) -> None:

@@ -40,6 +40,7 @@ def duration_filter(value: timedelta | None) -> str:
     for unit, size in _UNITS:
         amount, seconds = divmod(seconds, size)
         if amount:
+            # A threshold this high stops Babel rounding 55 minutes up to "1 hour".
             parts.append(
                 format_timedelta(
                     timedelta(seconds=amount * size), threshold=1_000_000, granularity=unit

@@ -43,7 +43,7 @@ def test_datetime_follows_the_users_time_zone(app):
 @pytest.mark.parametrize(
     ("value", "english", "spanish"),
     [
-        (timedelta(minutes=45), "45 minutes", "45 minutos"),
+        (timedelta(minutes=55), "55 minutes", "55 minutos"),
         (timedelta(hours=1), "1 hour", "1 hora"),
         (timedelta(hours=1, minutes=30), "1 hour and 30 minutes", "1 hora y 30 minutos"),
         (timedelta(days=2, hours=3), "2 days and 3 hours", "2 días y 3 horas"),
