@@ -20,6 +20,14 @@ DEV_SECRETS_FILE = "secrets.json"
 MIN_SECRET_LENGTH = 32
 
 
+def database_url_from_env(name: str = "DATABASE_URL") -> str | None:
+    """Read a database URL; plain postgresql:// URLs use the psycopg 3 driver we ship."""
+    url = os.environ.get(name)
+    if url and url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
 class Config:
     """Settings shared by every environment."""
 
@@ -38,7 +46,7 @@ class Config:
     # Database
     # ------------------------------------------------------------------------------------------
     # Default: SQLite in the instance folder (set in init_app, which knows where that is).
-    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
+    SQLALCHEMY_DATABASE_URI = database_url_from_env()
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SQLALCHEMY_RECORD_QUERIES = False
 
@@ -142,7 +150,7 @@ class TestingConfig(Config):
     # SECURITY WARNING: these throw-away values exist only for tests.
     SECRET_KEY = "testing-secret-key-not-for-production-use-0123456789"
     SECURITY_PASSWORD_SALT = "testing-salt-not-for-production-use-0123456789"
-    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    SQLALCHEMY_DATABASE_URI = database_url_from_env("TEST_DATABASE_URL") or "sqlite://"
     MAIL_BACKEND = "locmem"
     SERVER_NAME = None
 

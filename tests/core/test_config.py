@@ -62,3 +62,19 @@ def test_argon2_is_the_password_hash(app):
     from flask_security import hash_password
 
     assert hash_password("a long enough password").startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgresql://u@db/sched", "postgresql+psycopg://u@db/sched"),
+        ("postgres://u@db/sched", "postgresql+psycopg://u@db/sched"),
+        ("postgresql+psycopg://u@db/sched", "postgresql+psycopg://u@db/sched"),
+        ("sqlite:////srv/sched.db", "sqlite:////srv/sched.db"),
+    ],
+)
+def test_database_url_picks_the_shipped_postgresql_driver(monkeypatch, given, used):
+    from config import database_url_from_env
+
+    monkeypatch.setenv("DATABASE_URL", given)
+    assert database_url_from_env() == used
