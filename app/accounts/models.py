@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from flask_security.models import sqla as fs_models
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -28,6 +30,16 @@ class User(db.Model, fs_models.FsUserMixin):
     full_name: Mapped[str] = mapped_column(String(255), default="")
     locale: Mapped[str] = mapped_column(String(16), default="en")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # The secret in the user's private calendar feed URL; replacing it revokes the old URL.
+    calendar_token: Mapped[str] = mapped_column(
+        String(64), unique=True, default=lambda: secrets.token_urlsafe(32)
+    )
+    # The longest appointment the user has ever had, in seconds: calendar queries look this far
+    # back for appointments that began earlier and still run (see scheduling.models).
+    longest_appointment_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    def regenerate_calendar_token(self) -> None:
+        self.calendar_token = secrets.token_urlsafe(32)
 
     @property
     def display_name(self) -> str:

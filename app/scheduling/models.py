@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Select, String, Text, event, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from app.accounts.models import User
 from app.core.db import UTCDateTime, now_utc
@@ -44,5 +44,34 @@ class Appointment(db.Model):
             return timedelta(days=days)
         return self.end - self.start
 
+    @classmethod
+    def overlapping(cls, owner: User, start: datetime, end: datetime) -> Select:
+        """Select the owner's appointments that touch [start, end), earliest first.
+
+        One range scan of the (owner, start) index: nothing the owner has can have begun more
+        than their longest appointment before ``start`` and still be running.
+        """
+        earliest = start - timedelta(seconds=owner.longest_appointment_seconds)
+        return (
+            select(cls)
+            .where(
+                cls.owner_id == owner.id,
+                cls.start >= earliest,
+                cls.start < end,
+                cls.end >= start,
+            )
+            .order_by(cls.start, cls.id)
+        )
+
     def __repr__(self) -> str:
         return f"<Appointment {self.id} {self.title!r} {self.start.isoformat()}>"
+
+
+@event.listens_for(Session, "before_flush")
+def _track_longest_appointment(session: Session, flush_context, instances) -> None:
+    """Keep each owner's longest appointment up to date, whichever code path writes it."""
+    for obj in (*session.new, *session.dirty):
+        if isinstance(obj, Appointment) and obj.start and obj.end and obj.owner is not None:
+            seconds = int((obj.end - obj.start).total_seconds())
+            if seconds > (obj.owner.longest_appointment_seconds or 0):
+                obj.owner.longest_appointment_seconds = seconds
