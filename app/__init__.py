@@ -47,11 +47,11 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
     from app.core.views import bp as core_bp
-    from app.scheduling.views import bp as scheduling_bp
+    from app.scheduling.views import appointments
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
-    app.register_blueprint(scheduling_bp)
+    app.register_blueprint(appointments.bp)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.scheduling.forms import AppointmentForm
 from app.scheduling.models import Appointment
 
-bp = Blueprint("scheduling", __name__, template_folder="templates", url_prefix="/appointments")
+bp = Blueprint("scheduling", __name__, template_folder="../templates", url_prefix="/appointments")
 
 # Ids past a 32-bit integer cannot exist; refusing them early keeps every database happy.
 APPOINTMENT_ID = "<int(max=2147483647):appointment_id>"

@@ -1,0 +1,1 @@
+"""Scheduling pages: appointments (the book's CRUD), the calendar, and iCalendar import/export."""
