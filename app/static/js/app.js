@@ -36,6 +36,25 @@
     });
   });
 
+  // A click on the empty part of a day in the month view starts a new appointment that day.
+  document.addEventListener("click", function (event) {
+    var cell = event.target.closest("[data-create-url]");
+    if (cell && !event.target.closest("a, button, input")) {
+      window.location.assign(cell.dataset.createUrl);
+    }
+  });
+
+  // The week and day views open at 7 in the morning, or earlier when an appointment starts earlier.
+  var grid = document.querySelector(".calendar-grid");
+  if (grid) {
+    var first = grid.querySelector(".event");
+    var seven = grid.querySelectorAll(".hour-label")[7];
+    var target = first && (!seven || first.offsetTop < seven.offsetTop) ? first : seven;
+    if (target) {
+      grid.scrollTop = Math.max(target.offsetTop - 16, 0);
+    }
+  }
+
   // Suggest the browser's time zone on forms that ask for one, unless the user chose already.
   var zoneSelect = document.querySelector('select[data-suggest-timezone]');
   if (zoneSelect && zoneSelect.value === "UTC" && window.Intl) {

@@ -1,0 +1,251 @@
+"""The calendar: month, week, day and agenda views of the user's own appointments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_skeleton
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_security import auth_required, current_user
+from sqlalchemy import select
+
+from app.core.timezones import user_timezone
+from app.extensions import db
+from app.scheduling import calendar as cal
+from app.scheduling.models import Appointment
+
+bp = Blueprint("calendar", __name__, template_folder="../templates", url_prefix="/calendar")
+
+YEAR = "<int(min=1900,max=2200):year>"
+MONTH = "<int(min=1,max=12):month>"
+DAY = "<int(min=1,max=31):day>"
+MONTH_ENTRIES_SHOWN = 3
+AGENDA_PER_PAGE = 25
+END_OF_TIME = datetime(2201, 1, 1, tzinfo=timezone.utc)
+
+VIEW_NAMES = {
+    "month": _l("Month"),
+    "week": _l("Week"),
+    "day": _l("Day"),
+    "agenda": _l("Agenda"),
+}
+ALL_DAY = _l("All day")
+
+
+@dataclass
+class Viewer:
+    """Whose calendar is shown, and how: time zone, language, first day of the week, today."""
+
+    tz: ZoneInfo
+    locale: object
+    locale_id: str
+    first_weekday: int
+    today: date
+
+    @classmethod
+    def current(cls) -> Viewer:
+        tz = user_timezone()
+        locale = get_locale()
+        return cls(
+            tz=tz,
+            locale=locale,
+            locale_id=str(locale),
+            first_weekday=cal.first_weekday(locale.language, str(tz)),
+            today=datetime.now(tz).date(),
+        )
+
+    def time(self, moment: datetime) -> str:
+        return cal.short_time(moment.hour, moment.minute, self.locale_id)
+
+    def label(self, entry: cal.Entry, day: date) -> str:
+        """How a day shows an entry's time: "10:00", "All day", or "10:00 →" / "→ 11:00"."""
+        if entry.appointment.all_day:
+            return str(ALL_DAY)
+        if entry.first_day == day and entry.spans_days:
+            return f"{self.time(entry.local_start)} →"
+        if entry.last_day == day and entry.spans_days:
+            return f"→ {self.time(entry.local_end)}"
+        if entry.spans_days:
+            return str(ALL_DAY)
+        return self.time(entry.local_start)
+
+    def format(self, skeleton: str, day: date) -> str:
+        return format_skeleton(skeleton, day, locale=self.locale)
+
+    def long_date(self, day: date) -> str:
+        return cal.long_date(day, self.locale_id)
+
+
+def entries_between(viewer: Viewer, days: list[date]) -> dict[date, list[cal.Entry]]:
+    """Load the user's appointments on these local days with one range query."""
+    start, end = cal.utc_range(days[0], days[-1], viewer.tz)
+    appointments = db.session.scalars(Appointment.overlapping(current_user, start, end))
+    return cal.entries_by_day(appointments, days, viewer.tz)
+
+
+def day_or_404(year: int, month: int, day: int) -> date:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        abort(404)
+
+
+def view_url(view: str, day: date) -> str:
+    """The URL of a view around a day (the agenda starts on it)."""
+    if view == "month":
+        return url_for("calendar.month", year=day.year, month=day.month)
+    if view == "agenda":
+        return url_for("calendar.agenda", start=day.isoformat())
+    return url_for(f"calendar.{view}", year=day.year, month=day.month, day=day.day)
+
+
+def render_view(template: str, view: str, anchor: date, previous: date, following: date,
+                title: str, viewer: Viewer, **context):
+    return render_template(
+        f"scheduling/{template}",
+        view=view,
+        anchor=anchor,
+        title=title,
+        viewer=viewer,
+        views=[(name, label, view_url(name, anchor)) for name, label in VIEW_NAMES.items()],
+        previous_url=view_url(view, previous),
+        next_url=view_url(view, following),
+        today_url=view_url(view, viewer.today),
+        create_url=url_for("scheduling.appointment_create"),
+        **context,
+    )
+
+
+def weekday_headings(viewer: Viewer, days: list[date]) -> list[tuple[str, str]]:
+    """(full name, short name) of each weekday, in the viewer's language."""
+    names = viewer.locale.days["format"]
+    return [(names["wide"][day.weekday()], names["abbreviated"][day.weekday()]) for day in days]
+
+
+@bp.route("/")
+@auth_required()
+def index():
+    today = Viewer.current().today
+    return redirect(url_for(".month", year=today.year, month=today.month))
+
+
+@bp.route("/jump")
+@auth_required()
+def jump():
+    """Go to the view asked for around a date typed into the jump form."""
+    view = request.args.get("view", "month")
+    if view not in VIEW_NAMES:
+        view = "month"
+    try:
+        day = date.fromisoformat(request.args.get("date", ""))
+    except ValueError:
+        day = Viewer.current().today
+    if not 1900 <= day.year <= 2200:
+        abort(404)
+    return redirect(view_url(view, day))
+
+
+@bp.route(f"/month/{YEAR}/{MONTH}/")
+@auth_required()
+def month(year: int, month: int):
+    viewer = Viewer.current()
+    anchor = date(year, month, 1)
+    weeks = cal.month_grid(year, month, viewer.first_weekday)
+    by_day = entries_between(viewer, [day for week in weeks for day in week])
+    return render_view(
+        "calendar_month.html", "month", anchor,
+        previous=cal.add_months(anchor, -1), following=cal.add_months(anchor, 1),
+        title=viewer.format("yMMMM", anchor), viewer=viewer,
+        weeks=weeks, by_day=by_day, headings=weekday_headings(viewer, weeks[0]),
+        shown=MONTH_ENTRIES_SHOWN,
+    )
+
+
+@bp.route(f"/week/{YEAR}/{MONTH}/{DAY}/")
+@auth_required()
+def week(year: int, month: int, day: int):
+    viewer = Viewer.current()
+    anchor = day_or_404(year, month, day)
+    days = cal.week_days(anchor, viewer.first_weekday)
+    by_day = entries_between(viewer, days)
+    title = viewer.format("yMMMd", days[0]) + " – " + viewer.format("yMMMd", days[-1])
+    return render_view(
+        "calendar_week.html", "week", anchor,
+        previous=anchor - cal.WEEK, following=anchor + cal.WEEK, title=title, viewer=viewer,
+        days=days, by_day=by_day, headings=weekday_headings(viewer, days),
+        grids={day: cal.layout_day(by_day[day]) for day in days},
+        hours=[viewer.time(datetime(2000, 1, 1, hour)) for hour in range(24)],
+    )
+
+
+@bp.route(f"/day/{YEAR}/{MONTH}/{DAY}/")
+@auth_required()
+def day(year: int, month: int, day: int):
+    viewer = Viewer.current()
+    anchor = day_or_404(year, month, day)
+    days = [anchor]
+    by_day = entries_between(viewer, days)
+    return render_view(
+        "calendar_week.html", "day", anchor,
+        previous=anchor - cal.DAY, following=anchor + cal.DAY,
+        title=viewer.long_date(anchor), viewer=viewer,
+        days=days, by_day=by_day, headings=weekday_headings(viewer, days),
+        grids={anchor: cal.layout_day(by_day[anchor])},
+        hours=[viewer.time(datetime(2000, 1, 1, hour)) for hour in range(24)],
+    )
+
+
+@bp.route("/agenda/")
+@auth_required()
+def agenda():
+    viewer = Viewer.current()
+    try:
+        anchor = date.fromisoformat(request.args.get("start", ""))
+    except ValueError:
+        anchor = viewer.today
+    if not 1900 <= anchor.year <= 2200:
+        abort(404)
+    past = request.args.get("past") == "1"
+    page = request.args.get("page", 1, type=int)
+    if page < 1 or page > 10_000:
+        abort(404)
+    cutoff = cal.local_midnight(anchor, viewer.tz)
+    if past:
+        query = (
+            select(Appointment)
+            .where(Appointment.owner_id == current_user.id, Appointment.start < cutoff)
+            .order_by(Appointment.start.desc(), Appointment.id.desc())
+        )
+    else:
+        query = Appointment.overlapping(current_user, cutoff, END_OF_TIME)
+    rows = db.session.scalars(
+        query.offset((page - 1) * AGENDA_PER_PAGE).limit(AGENDA_PER_PAGE + 1)
+    ).all()
+    has_more = len(rows) > AGENDA_PER_PAGE
+    groups = agenda_groups(rows[:AGENDA_PER_PAGE], viewer, anchor, past)
+    return render_view(
+        "calendar_agenda.html", "agenda", anchor,
+        previous=anchor - cal.WEEK, following=anchor + cal.WEEK,
+        title=str(_l("From %(date)s", date=viewer.format("yMMMEd", anchor))), viewer=viewer,
+        groups=groups, past=past, page=page, has_more=has_more,
+    )
+
+
+def agenda_groups(appointments, viewer: Viewer, anchor: date, past: bool):
+    """Group appointments under the day they show on, first shown day first."""
+    groups: dict[date, list[cal.Entry]] = {}
+    for appointment in appointments:
+        first, last = cal.covered_days(
+            appointment.start, appointment.end, appointment.all_day, viewer.tz
+        )
+        day = first if past else max(first, anchor)
+        entry = cal.Entry(
+            appointment, first, last,
+            appointment.start.astimezone(viewer.tz), appointment.end.astimezone(viewer.tz),
+        )
+        groups.setdefault(day, []).append(entry)
+    return list(groups.items())
