@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_skeleton
+from babel.dates import format_interval, format_skeleton
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_security import auth_required, current_user
 from sqlalchemy import select
@@ -172,7 +173,7 @@ def week(year: int, month: int, day: int):
     anchor = day_or_404(year, month, day)
     days = cal.week_days(anchor, viewer.first_weekday)
     by_day = entries_between(viewer, days)
-    title = viewer.format("yMMMd", days[0]) + " – " + viewer.format("yMMMd", days[-1])
+    title = format_interval(days[0], days[-1], "yMMMd", locale=viewer.locale)
     return render_view(
         "calendar_week.html", "week", anchor,
         previous=anchor - cal.WEEK, following=anchor + cal.WEEK, title=title, viewer=viewer,
@@ -230,7 +231,7 @@ def agenda():
     return render_view(
         "calendar_agenda.html", "agenda", anchor,
         previous=anchor - cal.WEEK, following=anchor + cal.WEEK,
-        title=str(_l("From %(date)s", date=viewer.format("yMMMEd", anchor))), viewer=viewer,
+        title=_("From %(date)s", date=viewer.format("yMMMEd", anchor)), viewer=viewer,
         groups=groups, past=past, page=page, has_more=has_more,
     )
 
