@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateTimeLocalField, StringField, TextAreaField
+from wtforms import BooleanField, DateTimeLocalField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from app.core.timezones import user_timezone
-from app.core.validators import NoControlCharacters, RealLocalTime, strip_whitespace
-from app.scheduling.models import LOCATION_MAX, TITLE_MAX
+from app.accounts.models import User
+from app.core.timezones import is_skipped_local_time, user_timezone
+from app.core.validators import (
+    MAX_YEAR,
+    MIN_YEAR,
+    NoControlCharacters,
+    RealLocalTime,
+    strip_whitespace,
+)
+from app.extensions import db
+from app.scheduling.models import LOCATION_MAX, TITLE_MAX, Appointment
 
 DESCRIPTION_MAX = 10_000
 HTML_DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+PROPOSED_START_FORMAT = "%Y-%m-%dT%H:%M"
+PROPOSED_DURATION = timedelta(hours=1)
+# An all-day appointment reaches past its stored times to the ends of its local days (25 hours
+# at most, more if the owner has moved zones since); look this much further on either side.
+ALL_DAY_REACH = timedelta(days=2)
 
 
 class LocalDateTimeField(DateTimeLocalField):
@@ -29,6 +43,13 @@ class LocalDateTimeField(DateTimeLocalField):
             invalid_value_message=_l("Enter a valid date and time."),
             **kwargs,
         )
+
+
+class ConfirmButton(SubmitField):
+    """A button that confirms a warning; it belongs to the request, not to the object saved."""
+
+    def populate_obj(self, obj, name) -> None:
+        pass
 
 
 class AppointmentForm(FlaskForm):
@@ -53,6 +74,7 @@ class AppointmentForm(FlaskForm):
         _l("Description"),
         validators=[Length(max=DESCRIPTION_MAX), NoControlCharacters()],
     )
+    confirm_overlap = ConfirmButton(_l("Save anyway"))
 
     def validate(self, extra_validators=None) -> bool:
         if not super().validate(extra_validators):
@@ -66,6 +88,68 @@ class AppointmentForm(FlaskForm):
             return False
         return True
 
+    def overlaps_to_confirm(
+        self, owner: User, editing: Appointment | None = None
+    ) -> list[Appointment]:
+        """Return the owner's other appointments at the same time, unless the user saves anyway.
+
+        Call it on a validated form, before copying the data to ``editing``.
+        """
+        if self.confirm_overlap.data:
+            return []
+        zone = user_timezone()
+        span = covered_span(self.start.data, self.end.data, self.all_day.data, zone)
+        query = Appointment.overlapping(owner, span[0] - ALL_DAY_REACH, span[1] + ALL_DAY_REACH)
+        if editing is not None:
+            query = query.where(Appointment.id != editing.id)
+        return [
+            other
+            for other in db.session.scalars(query)
+            if spans_overlap(span, covered_span(other.start, other.end, other.all_day, zone))
+        ]
+
+
+def proposed_times(args: Mapping[str, str]) -> dict:
+    """Read the start a calendar link proposes (``?start=2026-05-04T09:00&all_day=1``).
+
+    Return the form's initial data: that start on the user's clock, an end an hour later (the
+    same day if all day); nothing if the start is missing, malformed or not a real local time.
+    """
+    try:
+        naive = datetime.strptime(args.get("start", ""), PROPOSED_START_FORMAT)
+    except ValueError:
+        return {}
+    zone = user_timezone()
+    start = naive.replace(tzinfo=zone)
+    if not MIN_YEAR <= start.year <= MAX_YEAR or is_skipped_local_time(start):
+        return {}
+    if args.get("all_day") == "1":
+        start = _start_of_day(start)
+        return {"start": start, "end": start, "all_day": True}
+    # An hour of real time, which is not always an hour on the clock.
+    end = (start.astimezone(timezone.utc) + PROPOSED_DURATION).astimezone(zone)
+    return {"start": start, "end": end}
+
+
+def covered_span(
+    start: datetime, end: datetime, all_day: bool, zone: tzinfo
+) -> tuple[datetime, datetime]:
+    """Return the [start, end) an appointment occupies, in UTC; all-day ones fill their days."""
+    if all_day:
+        first, last = start.astimezone(zone).date(), end.astimezone(zone).date()
+        start, end = _midnight(first, zone), _midnight(last + timedelta(days=1), zone)
+    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+
+
+def spans_overlap(a: tuple[datetime, datetime], b: tuple[datetime, datetime]) -> bool:
+    """Tell whether two [start, end) spans share a moment; a zero-length span is its instant."""
+    (a_start, a_end), (b_start, b_end) = a, b
+    return a_start == b_start or a_start < b_start < a_end or b_start < a_start < b_end
+
 
 def _start_of_day(value: datetime) -> datetime:
-    return datetime.combine(value.date(), time.min, tzinfo=value.tzinfo)
+    return _midnight(value.date(), value.tzinfo)
+
+
+def _midnight(day: date, zone: tzinfo) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=zone)

@@ -207,3 +207,81 @@ def test_database_refuses_end_before_start(app, user):
         db.session.commit()
     db.session.rollback()
     assert count_appointments() == 0
+
+
+def input_value(html: str, field_id: str) -> str:
+    match = re.search(rf'<input [^>]*id="{field_id}"[^>]*>', html)
+    assert match, f"no input {field_id}"
+    value = re.search(r'value="([^"]*)"', match.group(0))
+    return value.group(1) if value else ""
+
+
+def is_checked(html: str, field_id: str) -> bool:
+    match = re.search(rf'<input [^>]*id="{field_id}"[^>]*>', html)
+    assert match, f"no input {field_id}"
+    return " checked" in match.group(0)
+
+
+@pytest.mark.parametrize(
+    ("query", "start", "end"),
+    [
+        ("start=2026-05-04T09:00", "2026-05-04T09:00", "2026-05-04T10:00"),
+        ("start=2026-05-04T23:30", "2026-05-04T23:30", "2026-05-05T00:30"),
+        # An hour after 01:30 on the night the clocks go forward in Berlin is 03:30.
+        ("start=2026-03-29T01:30", "2026-03-29T01:30", "2026-03-29T03:30"),
+    ],
+)
+def test_calendar_link_prefills_an_hour_from_the_slot(logged_in, query, start, end):
+    response = logged_in.get(f"/appointments/create/?{query}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert input_value(html, "start") == start
+    assert input_value(html, "end") == end
+    assert not is_checked(html, "all_day")
+
+
+def test_calendar_link_for_a_day_prefills_an_all_day_appointment(logged_in):
+    html = logged_in.get("/appointments/create/?start=2026-05-04T00:00&all_day=1").get_data(
+        as_text=True
+    )
+    assert input_value(html, "start") == "2026-05-04T00:00"
+    assert input_value(html, "end") == "2026-05-04T00:00"
+    assert is_checked(html, "all_day")
+
+
+def test_prefilled_times_are_saved_on_the_users_clock(logged_in):
+    url = "/appointments/create/?start=2026-05-04T09:00"
+    html = logged_in.get(url).get_data(as_text=True)
+    times = {field: input_value(html, field) for field in ("start", "end")}
+    response = logged_in.submit(url, {"title": "Standup", **times}, follow_redirects=True)
+    assert "Appointment “Standup” created." in response.get_data(as_text=True)
+    appointment = db.session.scalars(select(Appointment)).one()
+    # 09:00 in Berlin in May is 07:00 UTC.
+    assert appointment.start == datetime(2026, 5, 4, 7, 0, tzinfo=UTC)
+    assert appointment.end == datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "start=",
+        "start=tomorrow",
+        "start=2026-05-04",
+        "start=2026-05-04T09:00:00",
+        "start=2026-02-30T10:00",
+        "start=1899-12-31T23:00",
+        "start=2201-01-01T00:00",
+        "start=2026-03-29T02:30",  # skipped by the clocks in Berlin
+        "start=2026-05-04T09%00:00",
+        "start=" + "9" * 5000,
+        "all_day=1",
+        "start=nonsense&all_day=1",
+    ],
+)
+def test_bad_calendar_links_give_a_blank_form(logged_in, query):
+    response = logged_in.get(f"/appointments/create/?{query}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert input_value(html, "start") == "" and input_value(html, "end") == ""
+    assert not is_checked(html, "all_day")

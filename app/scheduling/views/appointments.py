@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_security import auth_required, current_user
 from sqlalchemy import select
 
 from app.extensions import db
-from app.scheduling.forms import AppointmentForm
+from app.scheduling.forms import AppointmentForm, proposed_times
 from app.scheduling.models import Appointment
 
 bp = Blueprint("scheduling", __name__, template_folder="../templates", url_prefix="/appointments")
@@ -39,15 +48,20 @@ def appointment_list():
 @bp.route("/create/", methods=["GET", "POST"])
 @auth_required()
 def appointment_create():
-    form = AppointmentForm()
+    form = AppointmentForm(data=proposed_times(request.args) if request.method == "GET" else None)
+    overlaps = []
     if form.validate_on_submit():
-        appointment = Appointment(owner=current_user)
-        form.populate_obj(appointment)
-        db.session.add(appointment)
-        db.session.commit()
-        flash(_("Appointment “%(title)s” created.", title=appointment.title), "success")
-        return redirect(url_for(".appointment_detail", appointment_id=appointment.id))
-    return render_template("scheduling/appointment_form.html", form=form, appointment=None)
+        overlaps = form.overlaps_to_confirm(current_user)
+        if not overlaps:
+            appointment = Appointment(owner=current_user)
+            form.populate_obj(appointment)
+            db.session.add(appointment)
+            db.session.commit()
+            flash(_("Appointment “%(title)s” created.", title=appointment.title), "success")
+            return redirect(url_for(".appointment_detail", appointment_id=appointment.id))
+    return render_template(
+        "scheduling/appointment_form.html", form=form, appointment=None, overlaps=overlaps
+    )
 
 
 @bp.route(f"/{APPOINTMENT_ID}/")
@@ -62,12 +76,17 @@ def appointment_detail(appointment_id: int):
 def appointment_edit(appointment_id: int):
     appointment = get_own_appointment_or_404(appointment_id)
     form = AppointmentForm(obj=appointment)
+    overlaps = []
     if form.validate_on_submit():
-        form.populate_obj(appointment)
-        db.session.commit()
-        flash(_("Appointment “%(title)s” saved.", title=appointment.title), "success")
-        return redirect(url_for(".appointment_detail", appointment_id=appointment.id))
-    return render_template("scheduling/appointment_form.html", form=form, appointment=appointment)
+        overlaps = form.overlaps_to_confirm(current_user, editing=appointment)
+        if not overlaps:
+            form.populate_obj(appointment)
+            db.session.commit()
+            flash(_("Appointment “%(title)s” saved.", title=appointment.title), "success")
+            return redirect(url_for(".appointment_detail", appointment_id=appointment.id))
+    return render_template(
+        "scheduling/appointment_form.html", form=form, appointment=appointment, overlaps=overlaps
+    )
 
 
 @bp.route(f"/{APPOINTMENT_ID}/delete/", methods=["DELETE"])
