@@ -69,7 +69,11 @@ def covered_days(start: datetime, end: datetime, all_day: bool, tz: ZoneInfo) ->
     An all-day appointment covers its stored dates inclusively; a timed one that ends exactly
     at midnight does not spill onto the next day.
     """
-    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+    return local_days(start.astimezone(tz), end.astimezone(tz), all_day)
+
+
+def local_days(local_start: datetime, local_end: datetime, all_day: bool) -> tuple[date, date]:
+    """covered_days() for times already on the local clock."""
     last = local_end.date()
     if not all_day and local_end > local_start and local_end.time() == time.min:
         last -= DAY
@@ -101,10 +105,9 @@ def entries_by_day(appointments: Iterable, days: Sequence[date], tz: ZoneInfo) -
     by_day: dict[date, list[Entry]] = {day: [] for day in days}
     first_shown, last_shown = days[0], days[-1]
     for appointment in appointments:
-        first, last = covered_days(appointment.start, appointment.end, appointment.all_day, tz)
-        entry = Entry(
-            appointment, first, last, appointment.start.astimezone(tz), appointment.end.astimezone(tz)
-        )
+        local_start, local_end = appointment.start.astimezone(tz), appointment.end.astimezone(tz)
+        first, last = local_days(local_start, local_end, appointment.all_day)
+        entry = Entry(appointment, first, last, local_start, local_end)
         day = max(first, first_shown)
         while day <= min(last, last_shown):
             by_day[day].append(entry)

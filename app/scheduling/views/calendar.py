@@ -28,6 +28,8 @@ MONTH_ENTRIES_SHOWN = 3
 AGENDA_PER_PAGE = 25
 END_OF_TIME = datetime(2201, 1, 1, tzinfo=timezone.utc)
 
+NEW_APPOINTMENT_ON = _l("New appointment on %(day)s")
+NEW_APPOINTMENT_AT = _l("New appointment at %(time)s")
 VIEW_NAMES = {
     "month": _l("Month"),
     "week": _l("Week"),
@@ -46,6 +48,11 @@ class Viewer:
     locale_id: str
     first_weekday: int
     today: date
+    # Translated once per page, then filled in for each of its many days and hours.
+    new_on: str = ""
+    new_at: str = ""
+    all_day: str = ""
+    day_prefix: str = ""
 
     @classmethod
     def current(cls) -> Viewer:
@@ -57,7 +64,15 @@ class Viewer:
             locale_id=str(locale),
             first_weekday=cal.first_weekday(locale.language, str(tz)),
             today=datetime.now(tz).date(),
+            new_on=str(NEW_APPOINTMENT_ON),
+            new_at=str(NEW_APPOINTMENT_AT),
+            all_day=str(ALL_DAY),
+            day_prefix=url_for("calendar.index") + "day/",
         )
+
+    def day_url(self, day: date) -> str:
+        """The day view's URL, built without url_for: the month grid needs it for 42 days."""
+        return f"{self.day_prefix}{day.year}/{day.month}/{day.day}/"
 
     def time(self, moment: datetime) -> str:
         return cal.short_time(moment.hour, moment.minute, self.locale_id)
@@ -65,13 +80,13 @@ class Viewer:
     def label(self, entry: cal.Entry, day: date) -> str:
         """How a day shows an entry's time: "10:00", "All day", or "10:00 →" / "→ 11:00"."""
         if entry.appointment.all_day:
-            return str(ALL_DAY)
+            return self.all_day
         if entry.first_day == day and entry.spans_days:
             return f"{self.time(entry.local_start)} →"
         if entry.last_day == day and entry.spans_days:
             return f"→ {self.time(entry.local_end)}"
         if entry.spans_days:
-            return str(ALL_DAY)
+            return self.all_day
         return self.time(entry.local_start)
 
     def format(self, skeleton: str, day: date) -> str:
