@@ -112,8 +112,9 @@ class AppointmentForm(FlaskForm):
 def proposed_times(args: Mapping[str, str]) -> dict:
     """Read the start a calendar link proposes (``?start=2026-05-04T09:00&all_day=1``).
 
-    Return the form's initial data: that start on the user's clock, an end an hour later (the
-    same day if all day); nothing if the start is missing, malformed or not a real local time.
+    Return the form's initial data: that start on the user's clock (moved past a gap the clocks
+    skip), an end an hour later (the same day if all day); nothing if the start is missing or
+    malformed.
     """
     try:
         naive = datetime.strptime(args.get("start", ""), PROPOSED_START_FORMAT)
@@ -121,8 +122,11 @@ def proposed_times(args: Mapping[str, str]) -> dict:
         return {}
     zone = user_timezone()
     start = naive.replace(tzinfo=zone)
-    if not MIN_YEAR <= start.year <= MAX_YEAR or is_skipped_local_time(start):
+    if not MIN_YEAR <= start.year <= MAX_YEAR:
         return {}
+    if is_skipped_local_time(start):
+        # The week grid's 02:00 slot on the night the clocks skip it starts at 03:00 instead.
+        start = start.astimezone(timezone.utc).astimezone(zone)
     if args.get("all_day") == "1":
         start = _start_of_day(start)
         return {"start": start, "end": start, "all_day": True}
