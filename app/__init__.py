@@ -47,11 +47,12 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
     from app.core.views import bp as core_bp
-    from app.scheduling.views import appointments, calendar
+    from app.scheduling.views import appointments, calendar, ical
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(appointments.bp)
+    app.register_blueprint(ical.bp)
     app.register_blueprint(calendar.bp)
 
 

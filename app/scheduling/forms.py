@@ -1,14 +1,25 @@
-"""The appointment form: what the user types, checked before anything is stored."""
+"""Scheduling forms: the appointment form, and the iCalendar import's upload and confirm."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_security import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateTimeLocalField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length
+from flask_wtf.file import FileAllowed, FileField, FileRequired, FileSize
+from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    HiddenField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from app.accounts.models import User
 from app.core.timezones import is_skipped_local_time, user_timezone
@@ -20,9 +31,9 @@ from app.core.validators import (
     strip_whitespace,
 )
 from app.extensions import db
-from app.scheduling.models import LOCATION_MAX, TITLE_MAX, Appointment
+from app.scheduling.ical import ICalendarError, ParsedEvent, parse_ics
+from app.scheduling.models import DESCRIPTION_MAX, LOCATION_MAX, TITLE_MAX, Appointment
 
-DESCRIPTION_MAX = 10_000
 HTML_DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
 PROPOSED_START_FORMAT = "%Y-%m-%dT%H:%M"
 PROPOSED_DURATION = timedelta(hours=1)
@@ -157,3 +168,88 @@ def _start_of_day(value: datetime) -> datetime:
 
 def _midnight(day: date, zone: tzinfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone)
+
+
+# --- iCalendar import: upload a file, then confirm its preview -----------------------------
+# The preview carries the events it shows to the confirming POST in a signed, time-limited hidden
+# field, so no server keeps anything between the two requests.
+
+# The preview sends what it shows back in a hidden field: for the worst files (incompressible
+# text) that is about 1.1 times the file, so the confirming request must fit the site's
+# MAX_CONTENT_LENGTH (1 MiB). The test of the largest file checks this.
+IMPORT_MAX_BYTES = 512 * 1024
+IMPORT_SALT = "sched.ical-import"
+IMPORT_MAX_AGE = 60 * 60  # seconds a preview stays valid
+
+PREVIEW_EXPIRED = _l("This preview is more than an hour old. Upload the file again.")
+PREVIEW_INVALID = _l(
+    "This preview could not be checked, so nothing was added. Upload the file again."
+)
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt=IMPORT_SALT)
+
+
+def sign_import(events: list[ParsedEvent], owner_id: int) -> str:
+    """Pack the events to add for the confirming request, signed so they come back unchanged."""
+    return _serializer().dumps({"owner": owner_id, "events": [e.to_dict() for e in events]})
+
+
+class ImportUploadForm(FlaskForm):
+    """An .ics file, read and checked; ``events`` and ``payload`` hold the result."""
+
+    file = FileField(
+        _l("iCalendar file"),
+        validators=[
+            FileRequired(message=_l("Choose an .ics file.")),
+            FileAllowed(["ics"], message=_l("Choose a file whose name ends in .ics.")),
+            FileSize(
+                max_size=IMPORT_MAX_BYTES,
+                message=_l(
+                    "The file is larger than %(size)d KiB. Split it into smaller files.",
+                    size=IMPORT_MAX_BYTES // 1024,
+                ),
+            ),
+        ],
+        render_kw={"accept": ".ics,text/calendar"},
+    )
+
+    events: list[ParsedEvent]
+    payload: str
+
+    @property
+    def events_to_add(self) -> list[ParsedEvent]:
+        return [event for event in self.events if event.problem is None]
+
+    @property
+    def events_skipped(self) -> list[ParsedEvent]:
+        return [event for event in self.events if event.problem is not None]
+
+    def validate_file(self, field) -> None:
+        if field.errors:  # FileSize lets the chain run on
+            return
+        try:
+            self.events = parse_ics(field.data.read(), user_timezone())
+        except ICalendarError as error:
+            raise ValidationError(error.message) from None
+        self.payload = sign_import(self.events_to_add, current_user.id)
+
+
+class ImportConfirmForm(FlaskForm):
+    """The preview's confirm button; ``events`` holds what it carried, checked."""
+
+    payload = HiddenField()
+
+    events: list[ParsedEvent]
+
+    def validate_payload(self, field) -> None:
+        try:
+            data = _serializer().loads(field.data or "", max_age=IMPORT_MAX_AGE)
+        except SignatureExpired:
+            raise ValidationError(PREVIEW_EXPIRED) from None
+        except BadData:
+            raise ValidationError(PREVIEW_INVALID) from None
+        if data.get("owner") != current_user.id:
+            raise ValidationError(PREVIEW_INVALID)
+        self.events = [ParsedEvent.from_dict(values) for values in data["events"]]

@@ -13,6 +13,7 @@ from app.extensions import db
 
 TITLE_MAX = 255
 LOCATION_MAX = 255
+DESCRIPTION_MAX = 10_000
 
 
 class Appointment(db.Model):

@@ -1,0 +1,406 @@
+"""iCalendar (RFC 5545) for appointments: calendars to download or subscribe to, files to import.
+
+Plain functions on the icalendar library: nothing here reads the request or the database.
+Timed appointments travel in UTC. An all-day appointment is stored from local midnight of its
+first day to local midnight of its last day; in iCalendar it is a DATE from the first day to
+the day after the last (DTEND is exclusive), counted in the owner's time zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
+from icalendar import Calendar, Component, Event
+from wtforms.validators import ValidationError
+
+from app.core.db import now_utc
+from app.core.timezones import is_skipped_local_time
+from app.core.validators import MAX_YEAR, MIN_YEAR, NoControlCharacters
+from app.scheduling.models import DESCRIPTION_MAX, LOCATION_MAX, TITLE_MAX, Appointment
+
+PRODID = "-//sched//sched appointments//EN"
+# How often subscribed calendar programs that honour this hint fetch the feed again.
+FEED_REFRESH = timedelta(hours=1)
+
+# Bounds on the time zones an imported file defines itself (see _is_plain_zone).
+MAX_FILE_ZONES = 4
+MAX_ZONE_OBSERVANCES = 4
+MAX_ZONE_DATES = 16
+MIN_ZONE_YEAR = 1583  # the first whole Gregorian year; Outlook starts its rules in 1601
+ZONE_RULE_PARTS = {"FREQ", "INTERVAL", "UNTIL", "COUNT", "BYMONTH", "BYDAY", "BYMONTHDAY", "WKST"}
+
+NOT_UTF8 = _l("This file is not UTF-8 text, as iCalendar files must be. Export it again as UTF-8.")
+NOT_ICALENDAR = _l("This file is not an iCalendar file, or it is damaged: it could not be read.")
+NO_EVENTS = _l("This file has no events.")
+
+NO_TITLE = _l("It has no title.")
+TITLE_TOO_LONG = _l("Its title is longer than %(max)d characters.", max=TITLE_MAX)
+LOCATION_TOO_LONG = _l("Its location is longer than %(max)d characters.", max=LOCATION_MAX)
+DESCRIPTION_TOO_LONG = _l(
+    "Its description is longer than %(max)d characters.", max=DESCRIPTION_MAX
+)
+CONTROL_CHARACTERS = _l("It contains invisible control characters.")
+UNREADABLE_TIMES = _l("Its start or end could not be read.")
+END_BEFORE_START = _l("It ends before it starts.")
+YEAR_OUT_OF_RANGE = _l(
+    "It does not fall between the years %(min)d and %(max)d.", min=MIN_YEAR, max=MAX_YEAR
+)
+SKIPPED_LOCAL_TIME = _l("Its time does not exist in your time zone (the clocks change then).")
+CANCELLED = _l("It was cancelled.")
+CHANGED_OCCURRENCE = _l(
+    "It changes one occurrence of a repeating event; only first occurrences are added."
+)
+
+
+class ICalendarError(Exception):
+    """A file that cannot be imported at all; ``message`` says why, in the user's language."""
+
+    def __init__(self, message) -> None:
+        super().__init__(str(message))
+        self.message = message
+
+
+class _Skip(Exception):
+    """One event that cannot become an appointment; its message says why."""
+
+
+@dataclass
+class ParsedEvent:
+    """An event read from a file, as the appointment it would become.
+
+    ``problem`` says why it will not be added; ``repeats`` that only its first occurrence is.
+    Times are aware and in UTC, as the appointment will store them.
+    """
+
+    title: str
+    start: datetime | None = None
+    end: datetime | None = None
+    all_day: bool = False
+    location: str = ""
+    description: str = ""
+    repeats: bool = False
+    problem: LazyString | None = None
+
+    def appointment_fields(self) -> dict:
+        """Return the values an Appointment is created with."""
+        return {
+            "title": self.title,
+            "start": self.start,
+            "end": self.end,
+            "all_day": self.all_day,
+            "location": self.location,
+            "description": self.description,
+        }
+
+    def to_dict(self) -> dict:
+        """Return the appointment's values, JSON-ready, for the import preview to carry."""
+        return {
+            **self.appointment_fields(),
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+        }
+
+    @classmethod
+    def from_dict(cls, values: dict) -> ParsedEvent:
+        return cls(
+            **{
+                **values,
+                "start": datetime.fromisoformat(values["start"]),
+                "end": datetime.fromisoformat(values["end"]),
+            }
+        )
+
+
+# ----------------------------------------------------------------------------------------------
+# Export
+# ----------------------------------------------------------------------------------------------
+
+
+def appointment_uid(appointment: Appointment, host: str) -> str:
+    """Name the appointment the same way in every export, so programs update it in place.
+
+    The creation time keeps the name unique should a database hand out a deleted id again.
+    """
+    return f"appointment-{appointment.id}-{appointment.created:%Y%m%dT%H%M%SZ}@{host}"
+
+
+def appointment_event(
+    appointment: Appointment, tz: tzinfo, host: str, stamp: datetime
+) -> Event:
+    """Turn an appointment into a VEVENT; ``tz`` is the owner's zone, which fixes all-day dates."""
+    start: date | datetime
+    end: date | datetime | None
+    if appointment.all_day:
+        start = appointment.start.astimezone(tz).date()
+        end = appointment.end.astimezone(tz).date() + timedelta(days=1)
+    else:
+        start = appointment.start.astimezone(timezone.utc)
+        # RFC 5545 wants DTEND after DTSTART; without one, an event ends when it starts.
+        end = appointment.end.astimezone(timezone.utc)
+        if end == start:
+            end = None
+    return Event.new(
+        uid=appointment_uid(appointment, host),
+        stamp=stamp,
+        summary=appointment.title,
+        location=appointment.location or None,
+        description=appointment.description or None,
+        start=start,
+        end=end,
+        created=appointment.created.astimezone(timezone.utc),
+        last_modified=appointment.modified.astimezone(timezone.utc),
+    )
+
+
+def build_calendar(
+    appointments: Iterable[Appointment],
+    tz: tzinfo,
+    host: str,
+    *,
+    name: str,
+    publish: bool = False,
+    now: Callable[[], datetime] = now_utc,
+) -> Calendar:
+    """Build a VCALENDAR of the owner's appointments, ``tz`` being the owner's time zone.
+
+    ``publish`` makes it a subscription feed (METHOD:PUBLISH). DTSTAMP follows RFC 5545: with a
+    METHOD it is when the feed was made, without one when the appointment last changed.
+    """
+    calendar = Calendar.new(
+        prodid=PRODID,
+        calscale="GREGORIAN",
+        method="PUBLISH" if publish else None,
+        name=name,
+    )
+    del calendar.uid  # a per-response random UID would only mislead
+    if publish:
+        calendar.add("X-PUBLISHED-TTL", FEED_REFRESH)
+    made = now().astimezone(timezone.utc)
+    for appointment in appointments:
+        stamp = made if publish else appointment.modified.astimezone(timezone.utc)
+        calendar.add_component(appointment_event(appointment, tz, host, stamp))
+    return calendar
+
+
+# ----------------------------------------------------------------------------------------------
+# Import
+# ----------------------------------------------------------------------------------------------
+
+
+def parse_ics(data: bytes, tz: tzinfo) -> list[ParsedEvent]:
+    """Read the events of an iCalendar file, as appointments of a user living in ``tz``.
+
+    Events our rules refuse come back with a ``problem``; a file that cannot be read at all
+    raises ICalendarError. Floating times are taken on the user's clock; repeating events
+    keep their first occurrence only.
+    """
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ICalendarError(NOT_UTF8) from None
+    try:
+        components = Calendar.from_ical(text, multiple=True)
+    except Exception:  # most damage raises ValueError, some AttributeError or OSError: all alike
+        raise ICalendarError(NOT_ICALENDAR) from None
+    calendars = [component for component in components if component.name == "VCALENDAR"]
+    if not calendars:
+        raise ICalendarError(NOT_ICALENDAR)
+    events = [event for calendar in calendars for event in calendar.walk("VEVENT")]
+    if not events:
+        raise ICalendarError(NO_EVENTS)
+    zones = _FileZones(calendars)
+    return [_read_event(event, tz, zones) for event in events]
+
+
+class _FileZones:
+    """The time zones a file defines (VTIMEZONE), by TZID, each read when an event needs it.
+
+    icalendar keeps a zone it does not know under its TZID for the rest of the process, and the
+    first definition it saw wins: each file's own definitions are read here instead, so that one
+    user's file cannot set the times in another's.
+    """
+
+    def __init__(self, calendars: list[Calendar]) -> None:
+        self._definitions = {
+            str(component["TZID"]): component
+            for calendar in calendars
+            for component in calendar.walk("VTIMEZONE")
+            if "TZID" in component
+        }
+        self._zones: dict[str, tzinfo | None] = {}
+        self._read = 0
+
+    def get(self, tzid: str) -> tzinfo | None:
+        """Return the zone the file defines under ``tzid``, or None if there is no usable one."""
+        if tzid not in self._zones:
+            self._zones[tzid] = self._read_zone(tzid)
+        return self._zones[tzid]
+
+    def _read_zone(self, tzid: str) -> tzinfo | None:
+        definition = self._definitions.get(tzid)
+        if definition is None or self._read >= MAX_FILE_ZONES or not _is_plain_zone(definition):
+            return None
+        self._read += 1
+        return definition.to_tz(lookup_tzid=False)
+
+
+def _is_plain_zone(definition: Component) -> bool:
+    """Tell whether a VTIMEZONE changes its clocks as real zones do: by a few yearly rules.
+
+    dateutil, which evaluates these definitions, walks every change from the first onward for
+    each time it converts: a rule that fires hourly since 1601, or many rules, would hold a
+    server for minutes.
+    """
+    observances = definition.subcomponents
+    if not 0 < len(observances) <= MAX_ZONE_OBSERVANCES:
+        return False
+    dates = 0
+    for observance in observances:
+        onset = observance.get("DTSTART")
+        if onset is None or onset.dt.year < MIN_ZONE_YEAR:
+            return False
+        for rule in _as_list(observance.get("RRULE")):
+            if rule.get("FREQ") != ["YEARLY"] or rule.get("INTERVAL", [1]) != [1]:
+                return False
+            if set(rule) - ZONE_RULE_PARTS or len(rule.get("BYMONTH", ())) > 1:
+                return False
+            # Once a year: one weekday, possibly within a week of days ("second Sunday").
+            if len(rule.get("BYDAY", ())) > 1 or len(rule.get("BYMONTHDAY", ())) > 7:
+                return False
+            if len(rule.get("BYMONTHDAY", ())) > 1 and not rule.get("BYDAY"):
+                return False
+        dates += sum(len(rdate.dts) for rdate in _as_list(observance.get("RDATE")))
+    return dates <= MAX_ZONE_DATES
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _read_event(event: Event, tz: tzinfo, zones: _FileZones) -> ParsedEvent:
+    """Turn one VEVENT into the appointment it would become, or say why it cannot.
+
+    ``tz`` is the importing user's zone; ``zones`` the zones the file defines, by TZID.
+    """
+    parsed = ParsedEvent(
+        title=_text(event, "SUMMARY").strip(),
+        location=_text(event, "LOCATION").strip(),
+        description=_text(event, "DESCRIPTION"),
+        repeats=bool(event.get("RRULE") or event.get("RDATE")),
+    )
+    try:
+        if event.get("RECURRENCE-ID") is not None:
+            raise _Skip(CHANGED_OCCURRENCE)
+        if str(event.get("STATUS", "")).upper() == "CANCELLED":
+            raise _Skip(CANCELLED)
+        _check_text(parsed)
+        parsed.start, parsed.end, parsed.all_day = _event_times(event, tz, zones)
+    except _Skip as skip:
+        parsed.problem = skip.args[0]
+    return parsed
+
+
+def _text(event: Event, name: str) -> str:
+    value = event.get(name)
+    if isinstance(value, list):  # repeated, say once per language: the first will do
+        value = value[0]
+    return "" if value is None else str(value)
+
+
+def _check_text(parsed: ParsedEvent) -> None:
+    if not parsed.title:
+        raise _Skip(NO_TITLE)
+    if len(parsed.title) > TITLE_MAX:
+        raise _Skip(TITLE_TOO_LONG)
+    if len(parsed.location) > LOCATION_MAX:
+        raise _Skip(LOCATION_TOO_LONG)
+    if len(parsed.description) > DESCRIPTION_MAX:
+        raise _Skip(DESCRIPTION_TOO_LONG)
+    if any(
+        _has_control_characters(text)
+        for text in (parsed.title, parsed.location, parsed.description)
+    ):
+        raise _Skip(CONTROL_CHARACTERS)
+
+
+def _has_control_characters(text: str) -> bool:
+    """Apply the appointment form's rule to text that arrives without a form."""
+    try:
+        NoControlCharacters()(None, SimpleNamespace(data=text))
+    except ValidationError:
+        return True
+    return False
+
+
+def _event_times(
+    event: Event, tz: tzinfo, zones: _FileZones
+) -> tuple[datetime, datetime, bool]:
+    """Return the appointment's start and end (both UTC), and whether it lasts all day."""
+    try:
+        start, end = event.start, event.end
+        if isinstance(start, datetime):
+            return (*_timed(event, start, end, tz, zones), False)
+        return (*_all_day(start, end, tz), True)
+    except _Skip:
+        raise
+    except Exception:  # icalendar raises ValueError; a file's own zone definition, anything
+        raise _Skip(UNREADABLE_TIMES) from None
+
+
+def _timed(
+    event: Event, start: datetime, end: datetime, tz: tzinfo, zones: _FileZones
+) -> tuple[datetime, datetime]:
+    _check_years(start, end)
+    aware_start = _aware(start, event["DTSTART"], tz, zones).astimezone(timezone.utc)
+    if "DTEND" in event:
+        aware_end = _aware(end, event["DTEND"], tz, zones).astimezone(timezone.utc)
+    else:  # icalendar counted it from a DURATION, or gave none at all
+        aware_end = aware_start + (end - start)
+    if aware_end < aware_start:
+        raise _Skip(END_BEFORE_START)
+    return aware_start, aware_end
+
+
+def _all_day(start: date, end: date, tz: tzinfo) -> tuple[datetime, datetime]:
+    if end < start:
+        raise _Skip(END_BEFORE_START)
+    # DTEND is the day after the last; some programs write the first day again for one day.
+    last = max(start, end - timedelta(days=1))
+    _check_years(start, last)
+    return _local_midnight(start, tz), _local_midnight(last, tz)
+
+
+def _check_years(start: date, end: date) -> None:
+    if not (MIN_YEAR <= start.year <= MAX_YEAR and MIN_YEAR <= end.year <= MAX_YEAR):
+        raise _Skip(YEAR_OUT_OF_RANGE)
+
+
+def _aware(value: datetime, prop, tz: tzinfo, zones: _FileZones) -> datetime:
+    """Place an event's wall-clock time in its zone; a floating time is on the user's clock."""
+    zone_id = prop.params.get("TZID")
+    # icalendar itself knows IANA and Windows zone names; any other zone is the file's own.
+    if zone_id and not isinstance(value.tzinfo, ZoneInfo):
+        zone = zones.get(zone_id)
+        if zone is None:
+            raise _Skip(
+                _l("Its time zone “%(zone)s” is unknown or cannot be used.", zone=zone_id)
+            )
+        return value.replace(tzinfo=zone)
+    if value.tzinfo is not None:
+        return value
+    value = value.replace(tzinfo=tz)
+    if is_skipped_local_time(value):
+        raise _Skip(SKIPPED_LOCAL_TIME)
+    return value
+
+
+def _local_midnight(day: date, tz: tzinfo) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=tz).astimezone(timezone.utc)

@@ -1,0 +1,189 @@
+"""iCalendar pages: download appointments, the private subscription feed, and import."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_security import auth_required, current_user
+from icalendar import Calendar
+from sqlalchemy import select
+
+from app.accounts.models import User
+from app.core.db import now_utc
+from app.core.errors import ERROR_TEXTS
+from app.core.timezones import is_valid_timezone, user_timezone
+from app.core.validators import MAX_YEAR, MIN_YEAR
+from app.extensions import db
+from app.scheduling.ical import build_calendar
+from app.scheduling.forms import IMPORT_MAX_BYTES, ImportConfirmForm, ImportUploadForm
+from app.scheduling.models import Appointment
+from app.scheduling.views.appointments import APPOINTMENT_ID, get_own_appointment_or_404
+
+bp = Blueprint("ical", __name__, template_folder="../templates")
+
+EXPORT_MAX_DAYS = 366
+FEED_MAX_AGE = 300  # seconds a calendar program may keep the feed before asking again
+
+
+@bp.route(f"/appointments/{APPOINTMENT_ID}/ics")
+@auth_required()
+def appointment_ics(appointment_id: int):
+    appointment = get_own_appointment_or_404(appointment_id)
+    calendar = build_calendar(
+        [appointment], user_timezone(), uid_host(), name=calendar_name(current_user)
+    )
+    return ics_response(calendar, download_name=f"{slugify(appointment.title)}.ics")
+
+
+@bp.route("/calendar/export.ics")
+@auth_required()
+def export_range():
+    """Send the appointments on the local days from..to, both included; this month by default."""
+    tz = user_timezone()
+    try:
+        first, last = requested_days(request.args, today=now_utc().astimezone(tz).date())
+    except ValueError as error:
+        return bad_request(str(error))
+    start = datetime.combine(first, time.min, tzinfo=tz)
+    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=tz)
+    appointments = db.session.scalars(Appointment.overlapping(current_user, start, end))
+    calendar = build_calendar(appointments, tz, uid_host(), name=calendar_name(current_user))
+    return ics_response(calendar, download_name=f"sched-{first}-{last}.ics")
+
+
+@bp.route("/calendar/feed/<token>.ics")
+def feed(token: str):
+    """Send every appointment of the token's owner to calendar programs; no login needed."""
+    owner = db.first_or_404(select(User).filter_by(calendar_token=token, active=True))
+    appointments = db.session.scalars(
+        select(Appointment).filter_by(owner_id=owner.id).order_by(Appointment.start, Appointment.id)
+    )
+    calendar = build_calendar(
+        appointments, timezone_of(owner), uid_host(), name=calendar_name(owner), publish=True
+    )
+    response = ics_response(calendar)
+    response.cache_control.private = True
+    response.cache_control.max_age = FEED_MAX_AGE
+    return response
+
+
+@bp.route("/account/calendar-token", methods=["POST"])
+@auth_required()
+def regenerate_token():
+    current_user.regenerate_calendar_token()
+    db.session.commit()
+    flash(
+        _("Your calendar has a new subscription address. The old one no longer works."),
+        "success",
+    )
+    return redirect(url_for("accounts.profile", _anchor="calendar-subscription"))
+
+
+@bp.route("/calendar/import/", methods=["GET", "POST"])
+@auth_required()
+def import_upload():
+    form = ImportUploadForm()
+    if form.validate_on_submit():
+        confirm = ImportConfirmForm(formdata=None, payload=form.payload)
+        return render_template(
+            "scheduling/import_preview.html",
+            form=confirm,
+            events=form.events_to_add,
+            skipped=form.events_skipped,
+            filename=form.file.data.filename,
+        )
+    return render_template(
+        "scheduling/import_upload.html", form=form, max_kib=IMPORT_MAX_BYTES // 1024
+    )
+
+
+@bp.route("/calendar/import/confirm/", methods=["POST"])
+@auth_required()
+def import_confirm():
+    form = ImportConfirmForm()
+    if not form.validate_on_submit():
+        for error in form.payload.errors:
+            flash(error, "danger")
+        return redirect(url_for(".import_upload"))
+    db.session.add_all(
+        Appointment(owner=current_user, **event.appointment_fields()) for event in form.events
+    )
+    db.session.commit()
+    count = len(form.events)
+    flash(
+        ngettext("%(num)d appointment added.", "%(num)d appointments added.", count), "success"
+    )
+    return redirect(url_for("scheduling.appointment_list"))
+
+
+# ----------------------------------------------------------------------------------------------
+# Helpers
+# ----------------------------------------------------------------------------------------------
+
+
+def ics_response(calendar: Calendar, download_name: str | None = None):
+    """Send a calendar as text/calendar; with a name, as a file to save."""
+    response = current_app.response_class(calendar.to_ical(), mimetype="text/calendar")
+    if download_name:
+        response.headers.set("Content-Disposition", "attachment", filename=download_name)
+    return response
+
+
+def uid_host() -> str:
+    """The host name that ends every appointment UID: this site's, without a port."""
+    return urlsplit(request.host_url).hostname or "localhost"
+
+
+def timezone_of(user: User) -> tzinfo:
+    return ZoneInfo(user.timezone) if is_valid_timezone(user.timezone) else timezone.utc
+
+
+def calendar_name(user: User) -> str:
+    return f"sched · {user.full_name}" if user.full_name else "sched"
+
+
+def slugify(title: str) -> str:
+    """Make a file name from a title: ASCII letters, digits and hyphens."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:60].rstrip("-")
+    return slug or "appointment"
+
+
+def requested_days(args, today: date) -> tuple[date, date]:
+    """Read ?from=YYYY-MM-DD&to=YYYY-MM-DD; neither means the month of ``today``.
+
+    Raises ValueError with a message for the user when the range cannot be exported.
+    """
+    given = [args.get("from"), args.get("to")]
+    if not any(given):
+        first = today.replace(day=1)
+        following = (first + timedelta(days=31)).replace(day=1)
+        return first, following - timedelta(days=1)
+    if not all(given):
+        raise ValueError(_("Give both dates, from and to, or neither for the current month."))
+    try:
+        first, last = (datetime.strptime(value, "%Y-%m-%d").date() for value in given)
+    except ValueError:
+        raise ValueError(
+            _("Give the dates as YYYY-MM-DD, for example from=2026-05-01&to=2026-05-31.")
+        ) from None
+    if not (MIN_YEAR <= first.year <= MAX_YEAR and MIN_YEAR <= last.year <= MAX_YEAR):
+        raise ValueError(_("Enter a year between %(min)d and %(max)d.", min=MIN_YEAR, max=MAX_YEAR))
+    if last < first:
+        raise ValueError(_("The end date must not be before the start date."))
+    if (last - first).days + 1 > EXPORT_MAX_DAYS:
+        raise ValueError(_("Export at most %(days)d days at a time.", days=EXPORT_MAX_DAYS))
+    return first, last
+
+
+def bad_request(message: str):
+    """Answer 400 with our error page, saying exactly what was wrong."""
+    title = ERROR_TEXTS[400][0]
+    return render_template("errors/error.html", code=400, title=title, message=message), 400

@@ -1,0 +1,692 @@
+"""iCalendar: downloads, the subscription feed and import, through HTTP and as plain functions."""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from datetime import date, datetime, timedelta, timezone
+from io import BytesIO
+from zoneinfo import ZoneInfo
+
+import pytest
+from icalendar import Calendar
+from itsdangerous import TimestampSigner
+from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
+
+from app.extensions import db
+from app.scheduling.ical import (
+    NO_EVENTS,
+    NOT_ICALENDAR,
+    NOT_UTF8,
+    ICalendarError,
+    build_calendar,
+    parse_ics,
+)
+from app.scheduling.forms import IMPORT_MAX_BYTES, sign_import
+from app.scheduling.models import Appointment
+from app.scheduling.views.ical import slugify
+from tests.conftest import csrf_token_from
+from tests.factories import make_appointment, make_user
+
+UTC = timezone.utc
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def count_appointments() -> int:
+    return db.session.scalar(select(func.count()).select_from(Appointment))
+
+
+def ics(*events: str, extra: str = "") -> bytes:
+    """Wrap VEVENT bodies (lines joined by \\n) in a calendar, with CRLF line ends."""
+    body = "".join(f"BEGIN:VEVENT\n{event.strip()}\nEND:VEVENT\n" for event in events)
+    text = f"BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//test//test//EN\n{extra}{body}END:VCALENDAR\n"
+    return text.replace("\n", "\r\n").encode()
+
+
+def berlin(*args) -> datetime:
+    return datetime(*args, tzinfo=BERLIN)
+
+
+def parse_response(response) -> Calendar:
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return Calendar.from_ical(response.data)
+
+
+def upload(browser, data: bytes, filename: str = "calendar.ics"):
+    """Send a file from the import page as a browser would.
+
+    The body is encoded here, in memory: the test client would spool a large one to a temporary
+    file that it never closes.
+    """
+    values = {
+        "csrf_token": browser.token("/calendar/import/"),
+        "file": FileStorage(BytesIO(data), filename=filename, content_type="text/calendar"),
+    }
+    boundary, body = encode_multipart(values)
+    return browser.client.post(
+        "/calendar/import/",
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+        follow_redirects=True,
+    )
+
+
+def payload_from(html: str) -> str:
+    match = re.search(r'<input [^>]*name="payload"[^>]*value="([^"]+)"', html)
+    assert match, "no payload on the preview page"
+    return match.group(1)
+
+
+def confirm(browser, html: str, payload: str | None = None):
+    data = {"csrf_token": csrf_token_from(html), "payload": payload or payload_from(html)}
+    return browser.client.post("/calendar/import/confirm/", data=data, follow_redirects=True)
+
+
+def field_errors(html: str, field: str) -> str:
+    parts = html.split(f'id="{field}-errors"', 1)
+    assert len(parts) == 2, f"no error block for {field}"
+    return parts[1].split("</div>\n  </div>", 1)[0]
+
+
+# ----------------------------------------------------------------------------------------------
+# Download one appointment
+# ----------------------------------------------------------------------------------------------
+
+
+def test_download_one_appointment_as_an_ics_file(logged_in, user):
+    appointment = make_appointment(
+        user,
+        title="Dentist: Dr. Müller, room 2",
+        start=berlin(2026, 1, 15, 10),
+        end=berlin(2026, 1, 15, 11, 30),
+        location="Main street 1; back door, 2nd floor",
+        description="Bring the card, please;\nask about the bill.\\ok",
+    )
+    response = logged_in.get(f"/appointments/{appointment.id}/ics")
+    assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith("attachment") and "dentist-dr-muller-room-2.ics" in disposition
+
+    raw = response.get_data(as_text=True).replace("\r\n ", "")  # unfold long lines
+    assert "LOCATION:Main street 1\\; back door\\, 2nd floor\r\n" in raw
+    assert "DESCRIPTION:Bring the card\\, please\\;\\nask about the bill.\\\\ok\r\n" in raw
+    assert "DTSTART:20260115T090000Z\r\n" in raw  # 10:00 in Berlin, in UTC
+
+    calendar = parse_response(response)
+    assert calendar["VERSION"] == "2.0" and calendar["PRODID"]
+    [event] = calendar.events
+    assert event.summary == "Dentist: Dr. Müller, room 2"
+    assert event.start == datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
+    assert event.end == datetime(2026, 1, 15, 10, 30, tzinfo=UTC)
+    assert event.location == appointment.location
+    assert event.description == appointment.description
+    assert event.uid.startswith(f"appointment-{appointment.id}-")
+    assert event.DTSTAMP is not None and event.LAST_MODIFIED is not None
+
+
+def test_downloading_twice_gives_the_same_uid_so_programs_update_in_place(logged_in, user):
+    appointment = make_appointment(user)
+    first = parse_response(logged_in.get(f"/appointments/{appointment.id}/ics"))
+    second = parse_response(logged_in.get(f"/appointments/{appointment.id}/ics"))
+    assert first.events[0].uid == second.events[0].uid
+
+
+def test_detail_page_links_to_the_download(logged_in, user):
+    appointment = make_appointment(user)
+    html = logged_in.get(f"/appointments/{appointment.id}/").get_data(as_text=True)
+    assert f'href="/appointments/{appointment.id}/ics"' in html and "Download .ics" in html
+
+
+def test_another_users_appointment_cannot_be_downloaded(logged_in):
+    theirs = make_appointment(make_user(), title="Private")
+    response = logged_in.get(f"/appointments/{theirs.id}/ics")
+    assert response.status_code == 404
+    assert "Private" not in response.get_data(as_text=True)
+    assert logged_in.get(f"/appointments/{2**70}/ics").status_code == 404
+
+
+def test_downloads_and_import_need_a_login(browser, user):
+    appointment = make_appointment(user)
+    for url in (f"/appointments/{appointment.id}/ics", "/calendar/export.ics", "/calendar/import/"):
+        response = browser.get(url)
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/login?next=")
+    for url in ("/calendar/import/", "/calendar/import/confirm/", "/account/calendar-token"):
+        response = browser.submit(url, {"payload": "x"}, form_url="/login")
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/login?next=")
+    assert count_appointments() == 1
+
+
+# ----------------------------------------------------------------------------------------------
+# Export a range
+# ----------------------------------------------------------------------------------------------
+
+
+def test_range_export_holds_only_the_appointments_on_those_local_days(logged_in, user):
+    make_appointment(user, title="Too early", start=berlin(2026, 4, 30, 23, 30),
+                     end=berlin(2026, 4, 30, 23, 45))
+    make_appointment(user, title="First night", start=berlin(2026, 5, 1, 0, 30))
+    make_appointment(user, title="Last night", start=berlin(2026, 5, 31, 23, 0))
+    make_appointment(user, title="Too late", start=berlin(2026, 6, 1, 0, 30))
+    make_appointment(make_user(), title="Someone else's", start=berlin(2026, 5, 10, 9))
+
+    response = logged_in.get("/calendar/export.ics?from=2026-05-01&to=2026-05-31")
+    assert "sched-2026-05-01-2026-05-31.ics" in response.headers["Content-Disposition"]
+    summaries = [event.summary for event in parse_response(response).events]
+    assert summaries == ["First night", "Last night"]
+
+
+def test_range_export_defaults_to_the_current_month(logged_in, user):
+    today = datetime.now(BERLIN).date()
+    make_appointment(user, title="This month", start=berlin(today.year, today.month, 1, 12))
+    response = logged_in.get("/calendar/export.ics")
+    assert f"sched-{today:%Y-%m}-01-" in response.headers["Content-Disposition"]
+    assert [event.summary for event in parse_response(response).events] == ["This month"]
+
+
+def test_appointment_list_links_to_import_and_export(logged_in):
+    html = logged_in.get("/appointments/").get_data(as_text=True)
+    assert 'href="/calendar/import/"' in html and 'href="/calendar/export.ics"' in html
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("from=2026-05-01", "Give both dates"),
+        ("from=May&to=June", "Give the dates as YYYY-MM-DD"),
+        ("from=2026-02-30&to=2026-03-01", "Give the dates as YYYY-MM-DD"),
+        ("from=2026-05-10&to=2026-05-01", "The end date must not be before the start date."),
+        ("from=2026-01-01&to=2027-01-02", "Export at most 366 days at a time."),
+        ("from=1800-01-01&to=1800-01-02", "Enter a year between 1900 and 2200."),
+    ],
+)
+def test_range_export_refuses_unclear_ranges_with_a_reason(logged_in, query, message):
+    response = logged_in.get(f"/calendar/export.ics?{query}")
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+
+
+def test_a_whole_leap_year_can_be_exported(logged_in, user):
+    make_appointment(user, title="New Year's Eve", start=berlin(2028, 12, 31, 20))
+    response = logged_in.get("/calendar/export.ics?from=2028-01-01&to=2028-12-31")
+    assert [event.summary for event in parse_response(response).events] == ["New Year's Eve"]
+
+
+# ----------------------------------------------------------------------------------------------
+# All-day appointments
+# ----------------------------------------------------------------------------------------------
+
+
+def test_all_day_appointment_is_exported_as_dates_with_an_exclusive_end(logged_in, user):
+    # Stored as the form stores it: local midnight of the first and of the last day.
+    appointment = make_appointment(
+        user, title="Trip", all_day=True, start=berlin(2026, 5, 4), end=berlin(2026, 5, 6)
+    )
+    raw = logged_in.get(f"/appointments/{appointment.id}/ics").get_data(as_text=True)
+    assert "DTSTART;VALUE=DATE:20260504\r\n" in raw
+    assert "DTEND;VALUE=DATE:20260507\r\n" in raw
+
+
+def test_all_day_appointments_survive_export_then_import_unchanged(logged_in, user):
+    make_appointment(user, title="One day", all_day=True,
+                     start=berlin(2026, 3, 29), end=berlin(2026, 3, 29))  # clocks change that day
+    make_appointment(user, title="Three days", all_day=True,
+                     start=berlin(2026, 10, 24), end=berlin(2026, 10, 26))
+    before = {
+        a.title: (a.start, a.end, a.all_day) for a in db.session.scalars(select(Appointment))
+    }
+    exported = logged_in.get("/calendar/export.ics?from=2026-01-01&to=2026-12-31").data
+    for appointment in db.session.scalars(select(Appointment)):
+        db.session.delete(appointment)
+    db.session.commit()
+
+    response = confirm(logged_in, upload(logged_in, exported).get_data(as_text=True))
+    assert "2 appointments added." in response.get_data(as_text=True)
+    after = {a.title: (a.start, a.end, a.all_day) for a in db.session.scalars(select(Appointment))}
+    assert after == before
+
+
+# ----------------------------------------------------------------------------------------------
+# The subscription feed and its token
+# ----------------------------------------------------------------------------------------------
+
+
+def test_feed_serves_all_my_appointments_without_a_login(client, user):
+    make_appointment(user, title="Long ago", start=datetime(2001, 1, 1, 9, tzinfo=UTC))
+    make_appointment(user, title="Soon")
+    make_appointment(make_user(), title="Someone else's")
+    response = client.get(f"/calendar/feed/{user.calendar_token}.ics")
+    calendar = parse_response(response)
+    assert sorted(event.summary for event in calendar.events) == ["Long ago", "Soon"]
+    assert calendar["METHOD"] == "PUBLISH"
+    assert calendar["X-WR-CALNAME"] == "sched · Olive Owner"
+    assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    assert response.headers["Cache-Control"] == "private, max-age=300"
+    assert "Set-Cookie" not in response.headers
+
+
+def test_unknown_feed_token_answers_404(client, user):
+    make_appointment(user, title="Secret")
+    response = client.get("/calendar/feed/not-the-token.ics")
+    assert response.status_code == 404
+    assert "Secret" not in response.get_data(as_text=True)
+
+
+def test_account_page_shows_the_feed_address(logged_in, user):
+    html = logged_in.get("/account/").get_data(as_text=True)
+    assert "Calendar subscription" in html
+    url = f"http://localhost/calendar/feed/{user.calendar_token}.ics"
+    assert re.search(rf'<input [^>]*readonly[^>]*value="{re.escape(url)}"', html)
+
+
+def test_a_new_feed_address_revokes_the_old_one(logged_in, user, client):
+    old_url = f"/calendar/feed/{user.calendar_token}.ics"
+    assert client.get(old_url).status_code == 200
+
+    response = logged_in.submit("/account/calendar-token", {}, form_url="/account/",
+                                follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert "Your calendar has a new subscription address." in html
+    db.session.refresh(user)
+    new_url = f"/calendar/feed/{user.calendar_token}.ics"
+    assert new_url != old_url and f"http://localhost{new_url}" in html
+    assert client.get(old_url).status_code == 404
+    assert client.get(new_url).status_code == 200
+
+
+def test_a_new_feed_address_needs_the_csrf_token(logged_in, user):
+    token = user.calendar_token
+    response = logged_in.client.post("/account/calendar-token")
+    assert response.status_code == 400
+    db.session.refresh(user)
+    assert user.calendar_token == token
+
+
+def test_a_deactivated_users_feed_answers_404(client, user):
+    user.active = False
+    db.session.commit()
+    assert client.get(f"/calendar/feed/{user.calendar_token}.ics").status_code == 404
+
+
+# ----------------------------------------------------------------------------------------------
+# Import
+# ----------------------------------------------------------------------------------------------
+
+IMPORT_FILE = ics(
+    "SUMMARY:Flight\\, seat 12A\nDTSTART:20260115T100000Z\nDTEND:20260115T120000Z\n"
+    "LOCATION:Airport\\; Terminal 1\nDESCRIPTION:Gate closes early.\\nBring the passport.",
+    "SUMMARY:Call New York\nDTSTART;TZID=America/New_York:20260116T100000\n"
+    "DTEND;TZID=America/New_York:20260116T103000",
+    "DTSTART:20260117T100000Z\nDESCRIPTION:An event without a title",
+    "SUMMARY:Weekly yoga\nDTSTART:20260118T170000Z\nDURATION:PT1H\nRRULE:FREQ=WEEKLY",
+)
+
+
+def test_import_shows_a_preview_then_adds_the_events(logged_in, user):
+    response = upload(logged_in, IMPORT_FILE)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "3 appointments will be added" in html
+    assert "Flight, seat 12A" in html and "Call New York" in html and "Weekly yoga" in html
+    assert "Repeats: only the first occurrence is added." in html
+    assert "1 event will be skipped" in html and "It has no title." in html
+    assert "Add 3 appointments" in html
+    assert count_appointments() == 0  # a preview saves nothing
+
+    response = confirm(logged_in, html)
+    assert "3 appointments added." in response.get_data(as_text=True)
+    assert response.request.path == "/appointments/"
+    stored = {a.title: a for a in db.session.scalars(select(Appointment))}
+    assert set(stored) == {"Flight, seat 12A", "Call New York", "Weekly yoga"}
+    flight = stored["Flight, seat 12A"]
+    assert (flight.start, flight.end) == (
+        datetime(2026, 1, 15, 10, tzinfo=UTC), datetime(2026, 1, 15, 12, tzinfo=UTC)
+    )
+    assert flight.location == "Airport; Terminal 1"
+    assert flight.description == "Gate closes early.\nBring the passport."
+    assert flight.owner_id == user.id and not flight.all_day
+    # 10:00 in New York in January is 15:00 UTC.
+    assert stored["Call New York"].start == datetime(2026, 1, 16, 15, tzinfo=UTC)
+    assert stored["Call New York"].end == datetime(2026, 1, 16, 15, 30, tzinfo=UTC)
+    assert stored["Weekly yoga"].end - stored["Weekly yoga"].start == timedelta(hours=1)
+
+
+def test_import_takes_floating_times_on_my_clock(logged_in):
+    html = upload(
+        logged_in, ics("SUMMARY:Lunch\nDTSTART:20260701T120000\nDTEND:20260701T130000")
+    ).get_data(as_text=True)
+    confirm(logged_in, html)
+    lunch = db.session.scalars(select(Appointment)).one()
+    assert lunch.start == datetime(2026, 7, 1, 10, tzinfo=UTC)  # noon in Berlin in summer
+    assert lunch.end == datetime(2026, 7, 1, 11, tzinfo=UTC)
+
+
+def test_import_refuses_a_changed_preview_and_adds_nothing(logged_in):
+    html = upload(logged_in, IMPORT_FILE).get_data(as_text=True)
+    payload = payload_from(html)
+    tampered = payload[:-3] + ("AAA" if not payload.endswith("AAA") else "BBB")
+    response = confirm(logged_in, html, payload=tampered)
+    assert "This preview could not be checked, so nothing was added." in response.get_data(
+        as_text=True
+    )
+    assert response.request.path == "/calendar/import/"
+    assert count_appointments() == 0
+
+
+def test_import_refuses_a_preview_older_than_an_hour(logged_in, user, monkeypatch):
+    html = upload(logged_in, IMPORT_FILE).get_data(as_text=True)
+    events = [event for event in parse_ics(IMPORT_FILE, BERLIN) if event.problem is None]
+    an_hour_ago = int(time.time()) - 60 * 60 - 1
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: an_hour_ago)
+    old_payload = sign_import(events, user.id)
+    monkeypatch.undo()
+    response = confirm(logged_in, html, payload=old_payload)
+    assert "This preview is more than an hour old." in response.get_data(as_text=True)
+    assert count_appointments() == 0
+
+
+def test_import_refuses_another_users_preview(logged_in, browser):
+    html = upload(logged_in, IMPORT_FILE).get_data(as_text=True)
+    payload = payload_from(html)
+    other = make_user("other@example.com")
+    logged_in.logout()
+    browser.login(other.email)
+    page = browser.get("/calendar/import/").get_data(as_text=True)
+    response = confirm(browser, page, payload=payload)
+    assert "could not be checked" in response.get_data(as_text=True)
+    assert count_appointments() == 0
+
+
+def test_confirming_needs_the_csrf_token(logged_in):
+    html = upload(logged_in, IMPORT_FILE).get_data(as_text=True)
+    response = logged_in.client.post(
+        "/calendar/import/confirm/", data={"payload": payload_from(html)}
+    )
+    assert response.status_code == 400
+    assert "The form has expired" in response.get_data(as_text=True)
+    assert count_appointments() == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "filename", "message"),
+    [
+        (b"hello, this is not a calendar", "calendar.ics", "not an iCalendar file"),
+        (IMPORT_FILE[:-30], "calendar.ics", "not an iCalendar file"),  # cut short
+        ("SUMMARY:Grüße".encode("latin-1"), "calendar.ics", "not UTF-8 text"),
+        (ics(extra="BEGIN:VTODO\r\nSUMMARY:A task\r\nEND:VTODO\r\n"), "calendar.ics",
+         "This file has no events."),
+        (IMPORT_FILE, "calendar.txt", "Choose a file whose name ends in .ics."),
+        (b"", "calendar.ics", "not an iCalendar file"),
+        (b"", "", "Choose an .ics file."),
+    ],
+)
+def test_a_file_that_cannot_be_imported_is_refused_next_to_the_field(
+    logged_in, data, filename, message
+):
+    response = upload(logged_in, data, filename)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert message in field_errors(html, "file")
+    assert 'name="payload"' not in html
+    assert count_appointments() == 0
+
+
+def test_a_file_over_512_kib_is_refused(logged_in):
+    padding = "X-PADDING:" + "x" * 70 + "\n"
+    data = ics("SUMMARY:Big\nDTSTART:20260115T100000Z\n" + padding * (512 * 1024 // 80))
+    assert 512 * 1024 < len(data) < 1024 * 1024
+    html = upload(logged_in, data).get_data(as_text=True)
+    assert "The file is larger than 512 KiB." in field_errors(html, "file")
+    assert count_appointments() == 0
+
+
+def test_the_largest_file_accepted_can_be_added(logged_in, app):
+    """The preview carries the events back in one request; even random text must fit."""
+    rng = random.Random(5545)
+    letters = [chr(code) for code in range(0x20, 0x7F) if chr(code) not in ",;\\"]
+
+    def text(length: int) -> str:
+        return "".join(rng.choice(letters) for _ in range(length)).strip() or "x"
+
+    events, size = [], 200
+    while True:
+        event = f"SUMMARY:{text(255)}\nLOCATION:{text(255)}\nDTSTART:20260115T100000Z\n"
+        event += f"DESCRIPTION:{text(10_000)}"
+        if size + len(event) + 40 > IMPORT_MAX_BYTES:
+            break
+        events.append(event)
+        size += len(event) + 40
+    data = ics(*events)
+    assert IMPORT_MAX_BYTES - 12_000 < len(data) <= IMPORT_MAX_BYTES
+
+    html = upload(logged_in, data).get_data(as_text=True)
+    assert f"Add {len(events)} appointments" in html
+    assert len(payload_from(html)) < app.config["MAX_CONTENT_LENGTH"] - 4096
+    response = confirm(logged_in, html)
+    assert f"{len(events)} appointments added." in response.get_data(as_text=True)
+    assert count_appointments() == len(events)
+
+
+def test_a_file_with_nothing_to_add_offers_no_button(logged_in):
+    html = upload(logged_in, ics("DTSTART:20260115T100000Z")).get_data(as_text=True)
+    assert "None of the events in this file can be added." in html
+    assert "It has no title." in html
+    assert 'name="payload"' not in html
+
+
+# ----------------------------------------------------------------------------------------------
+# The functions behind it
+# ----------------------------------------------------------------------------------------------
+
+
+def parse_one(event: str, tz=BERLIN, extra: str = ""):
+    [parsed] = parse_ics(ics(event, extra=extra), tz)
+    return parsed
+
+
+@pytest.mark.parametrize(
+    ("event", "start", "end", "all_day"),
+    [
+        # No DTEND: a timed event ends when it starts, a dated one lasts its day.
+        ("DTSTART:20260115T100000Z", datetime(2026, 1, 15, 10, tzinfo=UTC),
+         datetime(2026, 1, 15, 10, tzinfo=UTC), False),
+        ("DTSTART;VALUE=DATE:20260115", berlin(2026, 1, 15), berlin(2026, 1, 15), True),
+        ("DTSTART;VALUE=DATE:20260115\nDTEND;VALUE=DATE:20260118", berlin(2026, 1, 15),
+         berlin(2026, 1, 17), True),
+        ("DTSTART;VALUE=DATE:20260115\nDURATION:P2D", berlin(2026, 1, 15), berlin(2026, 1, 16),
+         True),
+        # Some programs repeat the first day as the end of a one-day event.
+        ("DTSTART;VALUE=DATE:20260115\nDTEND;VALUE=DATE:20260115", berlin(2026, 1, 15),
+         berlin(2026, 1, 15), True),
+        ("DTSTART:20260115T100000Z\nDURATION:PT90M", datetime(2026, 1, 15, 10, tzinfo=UTC),
+         datetime(2026, 1, 15, 11, 30, tzinfo=UTC), False),
+        # Outlook's Windows zone names are understood.
+        ("DTSTART;TZID=W. Europe Standard Time:20260715T100000", berlin(2026, 7, 15, 10),
+         berlin(2026, 7, 15, 10), False),
+    ],
+)
+def test_parse_reads_the_times_an_appointment_needs(app, event, start, end, all_day):
+    parsed = parse_one(f"SUMMARY:Something\n{event}")
+    assert parsed.problem is None
+    assert (parsed.start, parsed.end, parsed.all_day) == (start, end, all_day)
+    assert parsed.start.tzinfo is not None
+
+
+def custom_zone(name: str, offset: str) -> str:
+    return (
+        f"BEGIN:VTIMEZONE\nTZID:{name}\nBEGIN:STANDARD\nDTSTART:16010101T000000\n"
+        f"TZOFFSETFROM:{offset}\nTZOFFSETTO:{offset}\nEND:STANDARD\nEND:VTIMEZONE\n"
+    )
+
+
+def test_parse_uses_the_files_own_time_zone_definitions(app):
+    parsed = parse_one(
+        "SUMMARY:Stand-up\nDTSTART;TZID=India Office:20260115T100000\n"
+        "DTEND;TZID=India Office:20260115T101500",
+        extra=custom_zone("India Office", "+0530"),
+    )
+    assert parsed.start == datetime(2026, 1, 15, 4, 30, tzinfo=UTC)
+    assert parsed.end == datetime(2026, 1, 15, 4, 45, tzinfo=UTC)
+
+
+def test_one_files_time_zone_does_not_change_the_next_files_times(app):
+    event = "SUMMARY:Meeting\nDTSTART;TZID=Head Office:20260115T100000"
+    first = parse_one(event, extra=custom_zone("Head Office", "+0900"))
+    second = parse_one(event, extra=custom_zone("Head Office", "-0300"))
+    third = parse_one(event)
+    assert first.start == datetime(2026, 1, 15, 1, tzinfo=UTC)
+    assert second.start == datetime(2026, 1, 15, 13, tzinfo=UTC)
+    assert str(third.problem) == "Its time zone “Head Office” is unknown or cannot be used."
+
+
+OUTLOOK_ZONE = """BEGIN:VTIMEZONE
+TZID:Customized Time Zone
+BEGIN:STANDARD
+DTSTART:16010101T030000
+TZOFFSETFROM:+0200
+TZOFFSETTO:+0100
+RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=10
+END:STANDARD
+BEGIN:DAYLIGHT
+DTSTART:16010101T020000
+TZOFFSETFROM:+0100
+TZOFFSETTO:+0200
+RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=3
+END:DAYLIGHT
+END:VTIMEZONE
+"""
+
+
+@pytest.mark.parametrize(("day", "utc_hour"), [("20260115", 9), ("20260715", 8)])
+def test_parse_follows_the_summer_time_rules_a_file_defines(app, day, utc_hour):
+    parsed = parse_one(
+        f"SUMMARY:Review\nDTSTART;TZID=Customized Time Zone:{day}T100000", extra=OUTLOOK_ZONE
+    )
+    assert parsed.start.hour == utc_hour
+
+
+def test_parse_refuses_a_time_zone_that_changes_its_clocks_every_hour(app):
+    # dateutil would evaluate this rule for every hour since 1601: minutes per event.
+    zone = OUTLOOK_ZONE.replace("FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=10", "FREQ=HOURLY")
+    parsed = parse_one(
+        "SUMMARY:Review\nDTSTART;TZID=Customized Time Zone:20260115T100000", extra=zone
+    )
+    assert "“Customized Time Zone” is unknown or cannot be used" in str(parsed.problem)
+
+
+def test_parse_reads_all_day_dates_in_the_importing_users_zone(app):
+    parsed = parse_one("SUMMARY:Holiday\nDTSTART;VALUE=DATE:20260504", tz=ZoneInfo("Asia/Tokyo"))
+    assert parsed.start == datetime(2026, 5, 3, 15, tzinfo=UTC)  # midnight in Tokyo
+
+
+@pytest.mark.parametrize(
+    ("event", "problem"),
+    [
+        ("DTSTART:20260115T100000Z", "It has no title."),
+        ("SUMMARY:   \nDTSTART:20260115T100000Z", "It has no title."),
+        ("SUMMARY:" + "x" * 256 + "\nDTSTART:20260115T100000Z",
+         "Its title is longer than 255 characters."),
+        ("SUMMARY:x\nLOCATION:" + "y" * 256 + "\nDTSTART:20260115T100000Z",
+         "Its location is longer than 255 characters."),
+        ("SUMMARY:x\nDESCRIPTION:" + "z" * 10_001 + "\nDTSTART:20260115T100000Z",
+         "Its description is longer than 10000 characters."),
+        ("SUMMARY:bell\x07\nDTSTART:20260115T100000Z",
+         "It contains invisible control characters."),
+        ("SUMMARY:x", "Its start or end could not be read."),
+        ("SUMMARY:x\nDTSTART:tomorrow", "Its start or end could not be read."),
+        ("SUMMARY:x\nDTSTART;VALUE=DATE:20260115\nDTEND:20260116T100000Z",
+         "Its start or end could not be read."),
+        ("SUMMARY:x\nDTSTART:20260115T100000Z\nDTEND:20260115T090000Z",
+         "It ends before it starts."),
+        ("SUMMARY:x\nDTSTART;VALUE=DATE:20260115\nDTEND;VALUE=DATE:20260110",
+         "It ends before it starts."),
+        ("SUMMARY:x\nDTSTART:18000115T100000Z", "between the years 1900 and 2200"),
+        ("SUMMARY:x\nDTSTART;VALUE=DATE:22001231", None),
+        ("SUMMARY:x\nDTSTART;TZID=Nowhere/Land:20260115T100000",
+         "Its time zone “Nowhere/Land” is unknown or cannot be used."),
+        # 02:30 does not happen in Berlin on 29 March 2026.
+        ("SUMMARY:x\nDTSTART:20260329T023000", "does not exist in your time zone"),
+        ("SUMMARY:x\nDTSTART:20260115T100000Z\nSTATUS:CANCELLED", "It was cancelled."),
+        ("SUMMARY:x\nDTSTART:20260115T100000Z\nRECURRENCE-ID:20260115T100000Z",
+         "It changes one occurrence of a repeating event"),
+    ],
+)
+def test_parse_flags_events_our_rules_refuse(app, event, problem):
+    parsed = parse_one(event)
+    if problem is None:
+        assert parsed.problem is None
+    else:
+        assert problem in str(parsed.problem)
+
+
+def test_parse_keeps_the_first_occurrence_of_a_repeating_event(app):
+    parsed = parse_one("SUMMARY:Yoga\nDTSTART:20260105T170000Z\nRRULE:FREQ=WEEKLY;COUNT=10")
+    assert parsed.problem is None and parsed.repeats
+    assert parsed.start == datetime(2026, 1, 5, 17, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", NOT_ICALENDAR),
+        (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\n", NOT_ICALENDAR),
+        (b"BEGIN:VEVENT\r\nSUMMARY:x\r\nEND:VEVENT\r\n", NOT_ICALENDAR),
+        (b"\xff\xfe\x00\x01", NOT_UTF8),
+        (ics(), NO_EVENTS),
+    ],
+)
+def test_parse_refuses_files_it_cannot_read(app, data, message):
+    with pytest.raises(ICalendarError) as error:
+        parse_ics(data, BERLIN)
+    assert error.value.message == message
+
+
+def test_parse_accepts_a_byte_order_mark_and_bare_line_feeds(app):
+    data = ics("SUMMARY:Café ☕\nDTSTART:20260115T100000Z").replace(b"\r\n", b"\n")
+    data = b"\xef\xbb\xbf" + data
+    [parsed] = parse_ics(data, BERLIN)
+    assert parsed.title == "Café ☕"
+
+
+def test_build_calendar_leaves_out_the_end_of_an_event_without_length(app, user):
+    appointment = make_appointment(
+        user, start=datetime(2026, 1, 15, 9, tzinfo=UTC), end=datetime(2026, 1, 15, 9, tzinfo=UTC)
+    )
+    [event] = build_calendar([appointment], BERLIN, "example.org", name="sched").events
+    assert "DTEND" not in event and event.start == datetime(2026, 1, 15, 9, tzinfo=UTC)
+
+
+def test_build_calendar_stamps_feeds_now_and_files_with_the_last_change(app, user):
+    appointment = make_appointment(user)
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    feed = build_calendar(
+        [appointment], BERLIN, "example.org", name="sched", publish=True, now=lambda: now
+    )
+    file = build_calendar([appointment], BERLIN, "example.org", name="sched")
+    [feed_event] = Calendar.from_ical(feed.to_ical()).events
+    [file_event] = Calendar.from_ical(file.to_ical()).events
+    assert feed_event.DTSTAMP == now
+    assert file_event.DTSTAMP == appointment.modified.replace(microsecond=0)
+    assert feed_event.uid == file_event.uid and feed_event.uid.endswith("@example.org")
+
+
+def test_build_calendar_dates_all_day_appointments_in_the_owners_zone(app, user):
+    tokyo = ZoneInfo("Asia/Tokyo")
+    appointment = make_appointment(
+        user, all_day=True, start=datetime(2026, 5, 4, tzinfo=tokyo),
+        end=datetime(2026, 5, 4, tzinfo=tokyo),
+    )
+    [event] = build_calendar([appointment], tokyo, "example.org", name="sched").events
+    assert (event.start, event.end) == (date(2026, 5, 4), date(2026, 5, 5))
+
+
+@pytest.mark.parametrize(
+    ("title", "slug"),
+    [("Zahnärzt – Termin!", "zahnarzt-termin"), ("日本", "appointment"), ("a" * 80, "a" * 60)],
+)
+def test_download_names_are_plain_ascii(title, slug):
+    assert slugify(title) == slug
