@@ -247,3 +247,14 @@ def test_each_view_runs_a_fixed_number_of_queries(logged_in, user, count):
         appointment_queries = [s for s in counter.statements if "FROM appointment" in s]
         assert len(appointment_queries) == 1
         assert "Bulk" in html or count == 10
+
+
+def test_each_view_offers_its_range_as_ics(logged_in, user):
+    make_appointment(user, title="In May", start=datetime(2026, 5, 6, 8, tzinfo=UTC))
+    html = page(logged_in, "/calendar/month/2026/5/")
+    link = re.search(r'href="(/calendar/export\.ics\?[^"]+)"', html).group(1).replace("&amp;", "&")
+    assert link == "/calendar/export.ics?from=2026-05-01&to=2026-05-31"
+    response = logged_in.get(link)
+    assert response.mimetype == "text/calendar" and b"SUMMARY:In May" in response.data
+    week = page(logged_in, "/calendar/week/2026/5/6/")
+    assert "/calendar/export.ics?from=2026-05-04&amp;to=2026-05-10" in week

@@ -27,6 +27,7 @@ DAY = "<int(min=1,max=31):day>"
 MONTH_ENTRIES_SHOWN = 3
 AGENDA_PER_PAGE = 25
 END_OF_TIME = datetime(2201, 1, 1, tzinfo=timezone.utc)
+AGENDA_EXPORT_SPAN = timedelta(days=90)
 
 NEW_APPOINTMENT_ON = _l("New appointment on %(day)s")
 NEW_APPOINTMENT_AT = _l("New appointment at %(time)s")
@@ -120,7 +121,8 @@ def view_url(view: str, day: date) -> str:
 
 
 def render_view(template: str, view: str, anchor: date, previous: date, following: date,
-                title: str, viewer: Viewer, **context):
+                title: str, viewer: Viewer, exported: tuple[date, date], **context):
+    """Render a calendar view with its navigation; ``exported`` is the span its .ics link gets."""
     return render_template(
         f"scheduling/{template}",
         view=view,
@@ -132,6 +134,7 @@ def render_view(template: str, view: str, anchor: date, previous: date, followin
         next_url=view_url(view, following),
         today_url=view_url(view, viewer.today),
         create_url=url_for("scheduling.appointment_create"),
+        export_url=url_for("ical.export_range", **{"from": exported[0], "to": exported[1]}),
         **context,
     )
 
@@ -176,6 +179,7 @@ def month(year: int, month: int):
         "calendar_month.html", "month", anchor,
         previous=cal.add_months(anchor, -1), following=cal.add_months(anchor, 1),
         title=viewer.format("yMMMM", anchor), viewer=viewer,
+        exported=(anchor, cal.add_months(anchor, 1) - cal.DAY),
         weeks=weeks, by_day=by_day, headings=weekday_headings(viewer, weeks[0]),
         shown=MONTH_ENTRIES_SHOWN,
     )
@@ -192,6 +196,7 @@ def week(year: int, month: int, day: int):
     return render_view(
         "calendar_week.html", "week", anchor,
         previous=anchor - cal.WEEK, following=anchor + cal.WEEK, title=title, viewer=viewer,
+        exported=(days[0], days[-1]),
         days=days, by_day=by_day, headings=weekday_headings(viewer, days),
         grids={day: cal.layout_day(by_day[day]) for day in days},
         hours=[viewer.time(datetime(2000, 1, 1, hour)) for hour in range(24)],
@@ -208,7 +213,7 @@ def day(year: int, month: int, day: int):
     return render_view(
         "calendar_week.html", "day", anchor,
         previous=anchor - cal.DAY, following=anchor + cal.DAY,
-        title=viewer.long_date(anchor), viewer=viewer,
+        title=viewer.long_date(anchor), viewer=viewer, exported=(anchor, anchor),
         days=days, by_day=by_day, headings=weekday_headings(viewer, days),
         grids={anchor: cal.layout_day(by_day[anchor])},
         hours=[viewer.time(datetime(2000, 1, 1, hour)) for hour in range(24)],
@@ -247,6 +252,7 @@ def agenda():
         "calendar_agenda.html", "agenda", anchor,
         previous=anchor - cal.WEEK, following=anchor + cal.WEEK,
         title=_("From %(date)s", date=viewer.format("yMMMEd", anchor)), viewer=viewer,
+        exported=(anchor, anchor + AGENDA_EXPORT_SPAN),
         groups=groups, past=past, page=page, has_more=has_more,
     )
 
