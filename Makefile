@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: run test install system-packages migrate translations clean
+.PHONY: run test bench install system-packages migrate translations clean
 
 ## run: set up and serve the app with demo data on http://127.0.0.1:5000
 run: install instance/secrets.json translations migrate
@@ -24,6 +24,15 @@ run: install instance/secrets.json translations migrate
 ## test: install what the tests need and run the whole suite
 test: install system-packages translations
 	$(BIN)/python -m pytest
+
+## bench: load-test the calendar views with wrk against a bare reference page (~8 minutes)
+# Pass options in BENCH_ARGS, e.g. make bench BENCH_ARGS="--sizes 10000 --rounds 1".
+bench: install
+	@if ! command -v wrk > /dev/null; then \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk; \
+	fi
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 install: $(INSTALLED)
 

@@ -1,0 +1,1 @@
+"""The calendar benchmark: ``python -m bench`` (or ``make bench``); see README.md, "Benchmark"."""

@@ -1,0 +1,190 @@
+"""Benchmark data: 1,000 users and their appointments, bulk-inserted into a fresh database.
+
+Every user keeps a weekly schedule of ten slots (a morning and an afternoon on each weekday)
+over 100 weeks around the measured month. The measured user fills every slot, so their
+calendar is the same in every dataset (60 appointments in the month grid, 10 in a week, 2 on a
+weekday); the other users share what is left of the dataset's size. Rows go in in time order,
+users interleaved, as a real table fills up.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import os
+import random
+import secrets
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date, datetime, time, timedelta, timezone
+from operator import itemgetter
+from pathlib import Path
+from unittest import mock
+from zoneinfo import ZoneInfo
+
+import flask_migrate
+from flask import Flask
+from flask_security import hash_password
+from sqlalchemy import Connection, bindparam, insert, update
+
+from app import create_app
+from app.accounts.models import User
+from app.extensions import db
+from app.scheduling.models import Appointment
+from bench.scenario import MEASURED_MONTH, MEASURED_USER_ID, TIMEZONE, USERS, month_grid, user_email
+
+SPAN_WEEKS = 100
+SLOTS_PER_WEEK = 10
+FULL_SCHEDULE = SPAN_WEEKS * SLOTS_PER_WEEK
+ALL_DAY_SHARE = 0.04
+CHUNK = 10_000
+USER_TZ = ZoneInfo(TIMEZONE)
+
+TITLES = (
+    "Dentist", "Team meeting", "Lunch with Alex", "Yoga class", "Project review",
+    "Call the bank", "Haircut", "Parents' evening", "Book club", "Car service",
+)
+PLACES = ("", "", "Main office", "Room 2.14", "Café Central", "Online")
+NOTES = ("", "", "", "Bring the documents.")
+
+
+def production_app(database: Path, server_secrets: Mapping[str, str]) -> Flask:
+    """Build the app as uWSGI will: production settings, the server's secrets, this database."""
+    with mock.patch.dict(os.environ, server_secrets):
+        return create_app("production", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}"})
+
+
+def hash_bench_password(app: Flask, password: str) -> str:
+    """Hash the one password every bench user shares, with the app's salt and hasher."""
+    with app.app_context():
+        return hash_password(password)
+
+
+def build_database(app: Flask, size: int, password_hash: str) -> None:
+    """Migrate the app's empty database and fill it with USERS users and ``size`` appointments."""
+    now = datetime.now(timezone.utc)
+    with app.app_context():
+        flask_migrate.upgrade()
+        with db.engine.begin() as connection:
+            connection.execute(insert(User), list(user_rows(password_hash, now)))
+            longest = insert_appointments(connection, appointment_rows(size, now))
+            set_longest_appointments(connection, longest)
+        db.engine.dispose()
+
+
+def user_rows(password_hash: str, now: datetime) -> Iterator[dict]:
+    for user_id in range(1, USERS + 1):
+        yield {
+            "id": user_id,
+            "email": user_email(user_id),
+            "full_name": f"Bench User {user_id}",
+            "password": password_hash,
+            "active": True,
+            "confirmed_at": now.replace(tzinfo=None),  # Flask-Security's columns are naive UTC
+            "fs_uniquifier": uuid.uuid4().hex,
+            "calendar_token": secrets.token_urlsafe(32),
+            "timezone": TIMEZONE,
+            "locale": "en",
+        }
+
+
+def appointments_per_user(size: int) -> list[int]:
+    """Split ``size``: the measured user first with a full schedule, the others evenly."""
+    if not FULL_SCHEDULE <= size <= USERS * FULL_SCHEDULE:
+        raise ValueError(f"size must be from {FULL_SCHEDULE:,} to {USERS * FULL_SCHEDULE:,}")
+    each, extra = divmod(size - FULL_SCHEDULE, USERS - 1)
+    return [FULL_SCHEDULE] + [each + (n < extra) for n in range(USERS - 1)]
+
+
+def appointment_rows(size: int, now: datetime) -> Iterator[dict]:
+    """Yield every user's appointments, earliest start first."""
+    first_monday = month_grid(MEASURED_MONTH.year, MEASURED_MONTH.month)[0] - timedelta(
+        weeks=SPAN_WEEKS // 2
+    )
+    schedules = (
+        user_schedule(user_id, count, first_monday, now)
+        for user_id, count in enumerate(appointments_per_user(size), start=1)
+    )
+    return heapq.merge(*schedules, key=itemgetter("start_at"))
+
+
+def user_schedule(user_id: int, count: int, first_monday: date, now: datetime) -> Iterator[dict]:
+    """Yield one user's appointments in ``count`` of the schedule's slots, in order.
+
+    Each user draws from a random generator of their own, so a user's appointments depend only
+    on their id and count, not on the other users.
+    """
+    rng = random.Random(user_id)
+    slots = range(FULL_SCHEDULE)
+    if count < FULL_SCHEDULE:
+        slots = sorted(rng.sample(slots, count))
+    for slot in slots:
+        start, end, all_day = slot_times(rng, slot, first_monday)
+        yield {
+            "owner_id": user_id,
+            "title": rng.choice(TITLES),
+            "start_at": start,
+            "end_at": end,
+            "all_day": all_day,
+            "location": rng.choice(PLACES),
+            "description": rng.choice(NOTES),
+            "created": now,
+            "modified": now,
+        }
+
+
+def slot_times(
+    rng: random.Random, slot: int, first_monday: date
+) -> tuple[datetime, datetime, bool]:
+    """Return a slot's start and end in UTC, and whether it is all-day (one to three days)."""
+    week, rest = divmod(slot, SLOTS_PER_WEEK)
+    weekday, afternoon = divmod(rest, 2)
+    day = first_monday + timedelta(weeks=week, days=weekday)
+    all_day = rng.random() < ALL_DAY_SHARE
+    if all_day:
+        # As the form stores them: midnight of the first and of the last day on the owner's clock.
+        last_day = day + timedelta(days=rng.choice((0, 0, 1, 2)))
+        start = datetime.combine(day, time.min, tzinfo=USER_TZ)
+        end = datetime.combine(last_day, time.min, tzinfo=USER_TZ)
+    else:
+        hour = rng.randrange(13, 17) if afternoon else rng.randrange(8, 12)
+        start = datetime.combine(day, time(hour, rng.choice((0, 15, 30, 45))), tzinfo=USER_TZ)
+        end = start + timedelta(minutes=rng.choice((30, 45, 60, 90, 120)))
+    return start.astimezone(timezone.utc), end.astimezone(timezone.utc), all_day
+
+
+def insert_appointments(connection: Connection, rows: Iterable[dict]) -> dict[int, int]:
+    """Insert the rows in chunks; return each owner's longest appointment in seconds."""
+    longest: dict[int, int] = {}
+    rows = iter(rows)
+    while chunk := list(itertools.islice(rows, CHUNK)):
+        connection.execute(insert(Appointment), chunk)
+        for row in chunk:
+            seconds = int((row["end_at"] - row["start_at"]).total_seconds())
+            if seconds > longest.get(row["owner_id"], 0):
+                longest[row["owner_id"]] = seconds
+    return longest
+
+
+def set_longest_appointments(connection: Connection, longest: Mapping[int, int]) -> None:
+    """Store each user's longest appointment, which the calendar's range query relies on."""
+    users = User.__table__
+    connection.execute(
+        update(users)
+        .where(users.c.id == bindparam("user_id"))
+        .values(longest_appointment_seconds=bindparam("seconds")),
+        [{"user_id": user_id, "seconds": seconds} for user_id, seconds in longest.items()],
+    )
+
+
+def appointments_in_grid(app: Flask) -> int:
+    """Count the measured user's appointments in the measured month's 42-day grid."""
+    days = month_grid(MEASURED_MONTH.year, MEASURED_MONTH.month)
+    start = datetime.combine(days[0], time.min, tzinfo=USER_TZ)
+    end = datetime.combine(days[-1] + timedelta(days=1), time.min, tzinfo=USER_TZ)
+    with app.app_context():
+        user = db.session.get(User, MEASURED_USER_ID)
+        count = len(db.session.scalars(Appointment.overlapping(user, start, end)).all())
+        db.session.remove()
+        db.engine.dispose()
+    return count

@@ -1,0 +1,41 @@
+"""Benchmark data: the measured user's calendar is the same whatever the table's size."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from app.accounts.models import User
+from app.extensions import db
+from app.scheduling.models import Appointment
+from bench.data import (
+    FULL_SCHEDULE,
+    appointments_in_grid,
+    appointments_per_user,
+    build_database,
+)
+from bench.scenario import MEASURED_USER_ID, USERS
+
+
+def test_sizes_split_with_a_full_schedule_for_the_measured_user():
+    counts = appointments_per_user(10_000)
+    assert counts[0] == FULL_SCHEDULE and sum(counts) == 10_000 and len(counts) == USERS
+    assert max(counts[1:]) - min(counts[1:]) <= 1
+    assert appointments_per_user(USERS * FULL_SCHEDULE) == [FULL_SCHEDULE] * USERS
+    with pytest.raises(ValueError):
+        appointments_per_user(FULL_SCHEDULE - 1)
+
+
+def test_build_fills_users_and_appointments_with_true_longest_spans(app):
+    size = FULL_SCHEDULE + USERS - 1  # one appointment for each other user
+    build_database(app, size, password_hash="not a real hash")
+
+    assert db.session.scalar(select(func.count()).select_from(Appointment)) == size
+    assert appointments_in_grid(app) == 60
+    measured = db.session.get(User, MEASURED_USER_ID)
+    spans = [
+        a.end - a.start
+        for a in db.session.scalars(select(Appointment).filter_by(owner_id=MEASURED_USER_ID))
+    ]
+    assert measured.longest_appointment_seconds == max(spans).total_seconds()
+    assert measured.confirmed_at is not None and measured.active
