@@ -23,6 +23,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
 
     register_extensions(app)
     register_blueprints(app)
+    register_admin(app)
     register_template_helpers(app)
     register_error_handlers(app)
     register_commands(app)
@@ -54,6 +55,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(appointments.bp)
     app.register_blueprint(ical.bp)
     app.register_blueprint(calendar.bp)
+
+
+def register_admin(app: Flask) -> None:
+    from app.admin import init_admin
+
+    init_admin(app)
 
 
 def register_template_helpers(app: Flask) -> None:

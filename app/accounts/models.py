@@ -16,6 +16,19 @@ ROLE_ADMIN = "admin"
 ROLE_STAFF = "staff"
 ROLE_TRANSLATOR = "translator"
 
+# Permissions, granted to roles in the database (migration 0003); code checks these, not roles.
+ADMIN_PANEL = "admin-panel"
+APPOINTMENTS_MANAGE = "appointments-manage"
+USERS_READ = "users-read"
+USERS_MANAGE = "users-manage"
+ROLES_MANAGE = "roles-manage"
+AUDIT_READ = "audit-read"
+ROLE_PERMISSIONS = {
+    ROLE_ADMIN: [ADMIN_PANEL, APPOINTMENTS_MANAGE, USERS_READ, USERS_MANAGE, ROLES_MANAGE, AUDIT_READ],
+    ROLE_STAFF: [ADMIN_PANEL, APPOINTMENTS_MANAGE, USERS_READ, AUDIT_READ],
+    ROLE_TRANSLATOR: [],
+}
+
 
 class Role(db.Model, fs_models.FsRoleMixin):
     __tablename__ = "role"

@@ -1,0 +1,30 @@
+"""The staff admin panel (Flask-Admin): appointments, users, roles and the audit log."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
+from flask_babel import lazy_gettext as _l
+
+# Only carries the admin templates (app/admin/templates) into the app's template search path.
+templates = Blueprint("admin_templates", __name__, template_folder="templates")
+
+
+def init_admin(app: Flask) -> Admin:
+    """Build the admin panel and its views for this app (a fresh set each time, as tests need)."""
+    from app.admin import appointments, audit, users
+    from app.admin.views import DashboardView
+
+    admin = Admin(
+        name=_l("sched admin"),
+        theme=Bootstrap4Theme(base_template="admin/sched_master.html"),
+        index_view=DashboardView(name=_l("Dashboard"), url="/admin"),
+    )
+    appointments.add_views(admin)
+    users.add_views(admin)
+    audit.add_views(admin)
+    admin.init_app(app)
+    app.register_blueprint(templates)
+    audit.init_audit(app)
+    return admin
