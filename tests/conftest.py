@@ -43,6 +43,8 @@ class RequestIsolatingClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
+        # Buffered: a streamed body (a CSV export, say) must be read while its context lives.
+        kwargs.setdefault("buffered", True)
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 

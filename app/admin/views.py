@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from flask import abort
 from flask_admin import AdminIndexView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_wtf import FlaskForm
@@ -52,6 +53,7 @@ class SchedModelView(PermissionRequired, ModelView):
 
     form_base_class = FlaskForm  # Flask-WTF's CSRF token, valid in every worker and host
     page_size = 25
+    page_size_options = (25, 50, 100)
     can_set_page_size = True
 
     # Every change made here goes into the audit log (app/admin/audit.py), in the same
@@ -61,6 +63,13 @@ class SchedModelView(PermissionRequired, ModelView):
 
     def on_model_delete(self, model) -> None:
         audit.record_delete(model)
+
+    @expose("/ajax/update/", methods=("POST",))
+    def ajax_update(self):
+        """Flask-Admin's inline list editing does not check can_edit itself; we do."""
+        if not self.can_edit:
+            abort(403)
+        return super().ajax_update()
 
     @property
     def can_create(self) -> bool:
