@@ -1,7 +1,543 @@
-"""The admin panel's appointment pages."""
+"""The admin panel's appointment pages: every user's appointments, for staff.
+
+Built for a big table: the owner is looked up a page of users at a time, the list runs no
+COUNT(*) and no query per row, paging stops at a fixed depth, and the date drill-down above
+the list costs two small queries that an index on the start column answers.
+"""
 
 from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_interval, format_skeleton
+from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from flask_admin.contrib.sqla.filters import BooleanEqualFilter, DateBetweenFilter, FilterEqual
+from flask_admin.model.base import ViewArgs
+from flask_admin.model.fields import AjaxSelectField
+from flask_babel import format_decimal, get_locale, gettext, to_user_timezone
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Integer, column, select, values
+from wtforms.validators import InputRequired, StopValidation
+
+from app.accounts.models import APPOINTMENTS_MANAGE, User
+from app.admin.views import SchedModelView
+from app.core.db import UTCDateTime
+from app.core.filters import date_filter, datetime_filter, nl2br_filter
+from app.core.timezones import is_valid_timezone, user_timezone
+from app.core.validators import MAX_YEAR, MIN_YEAR
+from app.extensions import db
+from app.scheduling.forms import AppointmentForm
+from app.scheduling.models import Appointment
+
+# Flask-Admin's select2 widget asks for ten users at a time and expects no more.
+OWNER_PAGE_SIZE = 10
+EXPORT_MAX_ROWS = 10_000
+# Paging stops this many rows deep: OFFSET costs as much as the rows it skips.
+MAX_LIST_OFFSET = 10_000
+# Ids past a 32-bit integer cannot exist; PostgreSQL refuses to compare with them.
+MAX_ID = 2**31 - 1
+# A spreadsheet runs a cell that starts with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+LABELS = {
+    "id": _l("ID"),
+    "owner": _l("Owner"),
+    "owner.email": _l("Owner e-mail"),
+    "title": _l("Title"),
+    "start": _l("Start"),
+    "end": _l("End"),
+    "all_day": _l("All day"),
+    "location": _l("Location"),
+    "description": _l("Description"),
+    "created": _l("Created"),
+    "modified": _l("Modified"),
+}
+CHOOSE_OWNER = _l("Choose the owner from the list.")
+OWNER_PLACEHOLDER = _l("Type part of an e-mail address or name")
+
+
+def owner_zone(owner: User | None) -> ZoneInfo:
+    """Return the owner's time zone, in which an all-day appointment's days are counted."""
+    name = owner.timezone if owner is not None else None
+    return ZoneInfo(name if is_valid_timezone(name) else "UTC")
+
+
+def _parse_id(value) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number <= MAX_ID else None
+
+
+# --- The owner: an AJAX lookup, never a drop-down of every user ----------------------------
+
+
+class OwnerLoader(QueryAjaxModelLoader):
+    """Users whose e-mail address or name contains what was typed, a page at a time."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "owner",
+            db,
+            User,
+            fields=["email", "full_name"],
+            page_size=OWNER_PAGE_SIZE,
+            placeholder=OWNER_PLACEHOLDER,
+            minimum_input_length=1,
+        )
+
+    def format(self, user: User | None) -> tuple[int, str] | None:
+        if user is None:
+            return None
+        return user.id, f"{user.full_name} <{user.email}>" if user.full_name else user.email
+
+    def get_one(self, pk) -> User | None:
+        user_id = _parse_id(pk)
+        return None if user_id is None else super().get_one(user_id)
+
+    def get_list(self, term: str | None, offset: int | None = 0, limit: int | None = None):
+        # A page is always OWNER_PAGE_SIZE users, whatever ``limit`` the request asks for.
+        term = (term or "").strip()
+        matches = User.email.icontains(term, autoescape=True) | User.full_name.icontains(
+            term, autoescape=True
+        )
+        return (
+            self.get_query()
+            .filter(matches)
+            .order_by(User.email)
+            .offset(max(offset or 0, 0))
+            .limit(OWNER_PAGE_SIZE)
+            .all()
+        )
+
+
+owner_loader = OwnerLoader()
+
+
+class OwnerField(AjaxSelectField):
+    """The appointment's owner, chosen by the browser from the users the lookup finds."""
+
+    def pre_validate(self, form) -> None:
+        if self.data is None:  # nothing chosen, or a user who no longer exists
+            raise StopValidation(CHOOSE_OWNER)
+
+
+class AppointmentAdminForm(AppointmentForm):
+    """The public appointment form and its rules, plus the owner; overlaps are not questioned.
+
+    Times are on the staff member's clock. An all-day appointment is a run of days on its
+    owner's calendar, so its dates are shown and kept as the owner's days: otherwise saving
+    one from another time zone would move it by a day.
+    """
+
+    owner = OwnerField(owner_loader, _l("Owner"), [InputRequired(message=CHOOSE_OWNER)])
+    confirm_overlap = None
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        appointment = kwargs.get("obj")
+        if appointment is not None and appointment.all_day:
+            self.start.tz = self.end.tz = owner_zone(appointment.owner)
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        if self.all_day.data:
+            zone = owner_zone(self.owner.data)
+            self.start.data = datetime.combine(self.start.data.date(), time.min, tzinfo=zone)
+            self.end.data = datetime.combine(self.end.data.date(), time.min, tzinfo=zone)
+        return True
+
+    def __iter__(self):
+        # Shown first, though WTForms orders fields as they were declared.
+        yield self.owner
+        yield from (field for field in super().__iter__() if field is not self.owner)
+
+
+# --- Filters -------------------------------------------------------------------------------
+
+
+class OwnerEmailFilter(FilterEqual):
+    """The owner's exact e-mail address, typed in: one index look-up, no list of users."""
+
+    def clean(self, value: str) -> str:
+        return value.strip()
+
+
+class StartDaysFilter(DateBetweenFilter):
+    """Appointments starting from one day to another, both included, on the viewer's clock."""
+
+    def validate(self, value: str) -> bool:
+        return super().validate(value) and all(
+            MIN_YEAR <= day.year <= MAX_YEAR for day in self.clean(value)
+        )
+
+    def apply(self, query, value, alias=None):
+        start, end = local_days_in_utc(*value)
+        column = self.get_column(alias)
+        return query.filter(column >= start, column < end)
+
+    def url_value(self, first: date, last: date) -> str:
+        """Return the filter's URL value for these days, as its date range picker writes it."""
+        return f"{first.isoformat()} to {last.isoformat()}"
+
+
+def local_days_in_utc(first: date, last: date) -> tuple[datetime, datetime]:
+    """Return the UTC [start, end) of the viewer's days from ``first`` to ``last``."""
+    zone = user_timezone()
+    start = datetime.combine(first, time.min, tzinfo=zone)
+    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
+    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+
+
+# --- Columns as people read them -----------------------------------------------------------
+
+
+def _owner_email(view, context, model, name) -> str:
+    return model.owner.email
+
+
+def _owners_day(model, name) -> date:
+    return getattr(model, name).astimezone(owner_zone(model.owner)).date()
+
+
+def _when(view, context, model, name) -> str:
+    if model.all_day:
+        return date_filter(_owners_day(model, name))
+    return datetime_filter(getattr(model, name), "short")
+
+
+def _when_in_full(view, context, model, name) -> str:
+    if model.all_day and name in ("start", "end"):
+        return date_filter(_owners_day(model, name), "full")
+    return datetime_filter(getattr(model, name), "full")
+
+
+def _yes_no(view, context, model, name) -> str:
+    return gettext("Yes") if getattr(model, name) else gettext("No")
+
+
+def _text_with_line_breaks(view, context, model, name):
+    return nl2br_filter(getattr(model, name))
+
+
+def _spreadsheet_safe(text: str) -> str:
+    """Keep text a spreadsheet would run as a formula from running (OWASP's CSV injection)."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+def _export_text(view, context, model, name) -> str:
+    return _spreadsheet_safe(getattr(model, name) or "")
+
+
+def _export_owner(view, context, model, name) -> str:
+    return _spreadsheet_safe(model.owner.email)
+
+
+def _export_moment(view, context, model, name) -> str:
+    """ISO 8601 on the viewer's clock, offset included; an all-day one's owner's dates."""
+    if model.all_day and name in ("start", "end"):
+        return _owners_day(model, name).isoformat()
+    return to_user_timezone(getattr(model, name)).isoformat(timespec="seconds")
+
+
+# --- The date drill-down -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DateLink:
+    label: str
+    url: str
+
+
+@dataclass
+class DateDrilldown:
+    """Links above the list: back up to broader dates, and down to the narrower ones in use."""
+
+    current: str
+    up: list[DateLink] = field(default_factory=list)
+    down: list[DateLink] = field(default_factory=list)
+
+
+# How deep a chosen range is: 1 a year, 2 a month, 3 a day; None for any other range.
+def _range_depth(first: date, last: date) -> int | None:
+    if first == last:
+        return 3
+    if (first, last) == _period(first, 2):
+        return 2
+    if (first, last) == _period(first, 1):
+        return 1
+    return None
+
+
+def _period(day: date, depth: int) -> tuple[date, date]:
+    """Return the first and last day of the year, month or day (depth 1, 2, 3) around ``day``."""
+    if depth == 1:
+        return date(day.year, 1, 1), date(day.year, 12, 31)
+    if depth == 2:
+        return day.replace(day=1), day.replace(day=calendar.monthrange(day.year, day.month)[1])
+    return day, day
+
+
+def _periods_from_to(first: date, last: date, depth: int) -> list[date]:
+    """Return the first days of the years, months or days (depth 1, 2, 3) from first to last."""
+    if depth == 1:
+        return [date(year, 1, 1) for year in range(first.year, last.year + 1)]
+    if depth == 2:
+        months = range(first.year * 12 + first.month - 1, last.year * 12 + last.month)
+        return [date(month // 12, month % 12 + 1, 1) for month in months]
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+# --- The view ------------------------------------------------------------------------------
+
+
+class AppointmentAdmin(SchedModelView):
+    """Every user's appointments: list, search, filter, drill down by date, edit, export."""
+
+    read_permission = APPOINTMENTS_MANAGE
+    write_permission = APPOINTMENTS_MANAGE
+
+    list_template = "admin/appointments/list.html"
+    can_view_details = True
+    can_export = True
+    export_max_rows = EXPORT_MAX_ROWS
+    simple_list_pager = True  # no COUNT(*) over the whole table on every page
+
+    column_list = ("owner", "title", "start", "end", "all_day", "location")
+    column_details_list = (
+        "owner", "title", "start", "end", "all_day", "location", "description", "created",
+        "modified",
+    )
+    column_export_list = (
+        "id", "owner", "title", "start", "end", "all_day", "location", "description", "created",
+        "modified",
+    )
+    column_labels = LABELS
+    column_sortable_list = (
+        ("owner", "owner.email"), "title", "start", "end", "all_day", "location",
+    )
+    column_default_sort = ("start", True)
+    column_searchable_list = ("title", "location", "description", "owner.email")
+    # Joined into the list's query, so showing the owner costs no query per row.
+    column_select_related_list = (Appointment.owner,)
+
+    start_days_filter = StartDaysFilter(Appointment.start, _l("Start date"))
+    column_filters = (
+        OwnerEmailFilter("owner.email", _l("Owner e-mail")),
+        start_days_filter,
+        BooleanEqualFilter(Appointment.all_day, _l("All day")),
+    )
+
+    column_formatters = {
+        "owner": _owner_email,
+        "start": _when,
+        "end": _when,
+        "all_day": _yes_no,
+    }
+    column_formatters_detail = {
+        **column_formatters,
+        "start": _when_in_full,
+        "end": _when_in_full,
+        "description": _text_with_line_breaks,
+        "created": _when_in_full,
+        "modified": _when_in_full,
+    }
+    column_formatters_export = {
+        "owner": _export_owner,
+        "title": _export_text,
+        "start": _export_moment,
+        "end": _export_moment,
+        "all_day": _yes_no,
+        "location": _export_text,
+        "description": _export_text,
+        "created": _export_moment,
+        "modified": _export_moment,
+    }
+
+    form = AppointmentAdminForm
+    form_ajax_refs = {"owner": owner_loader}
+
+    def get_one(self, id):
+        appointment_id = _parse_id(id)
+        return None if appointment_id is None else db.session.get(Appointment, appointment_id)
+
+    # --- Paging: a fixed depth, and a stable order within equal sort values ----------------
+
+    def last_page(self, page_size: int) -> int:
+        return max(MAX_LIST_OFFSET // page_size - 1, 0)
+
+    def get_list(
+        self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None
+    ):
+        if page and page_size:
+            page = min(page, self.last_page(page_size))
+        return super().get_list(
+            page, sort_column, sort_desc, search, filters, execute=execute, page_size=page_size
+        )
+
+    def _order_by(self, query, joins, sort_joins, sort_field, sort_desc):
+        if not sort_joins:
+            return super()._order_by(query, joins, sort_joins, sort_field, sort_desc)
+        # Sorting by the owner's e-mail: every appointment has an owner, so an inner join
+        # returns the same rows, and lets the database walk the users in e-mail order through
+        # their index instead of joining and sorting the whole table (Flask-Admin joins outer).
+        query, joins, alias = self._apply_path_joins(query, joins, sort_joins, inner_join=True)
+        column = getattr(alias, sort_field.key)
+        return query.order_by(column.desc() if sort_desc else column), joins
+
+    def _apply_pagination(self, query, page, page_size):
+        # Rows with the same sort value (all-day ones, a shared title) keep their place from
+        # one page to the next only if the order ends on something unique.
+        return super()._apply_pagination(query.order_by(Appointment.id), page, page_size)
+
+    def render(self, template, **kwargs):
+        if template == self.list_template:
+            page, page_size, data = kwargs["page"] or 0, kwargs["page_size"], kwargs["data"]
+            view_args = ViewArgs(
+                page_size=page_size,
+                sort=kwargs["sort_column"],
+                sort_desc=kwargs["sort_desc"],
+                search=kwargs["search"],
+                filters=kwargs["active_filters"],
+                extra_args=kwargs["extra_args"],
+            )
+            # A first page that is not full holds the whole filtered list.
+            whole_list = data if page == 0 and len(data) < page_size else None
+            kwargs["drilldown"] = self.date_drilldown(view_args, whole_list)
+            kwargs["last_page"] = self.last_page(page_size)
+            kwargs["page"] = min(page, kwargs["last_page"])
+            kwargs["max_list_rows"] = format_decimal(MAX_LIST_OFFSET)
+        return super().render(template, **kwargs)
+
+    # --- The date drill-down: years, then months, then days, on the viewer's clock -----------
+
+    @property
+    def _date_filter_index(self) -> int:
+        return next(i for i, flt in enumerate(self._filters) if flt is self.start_days_filter)
+
+    def date_drilldown(self, view_args, whole_list=None) -> DateDrilldown:
+        """Build the links for the list as filtered now, like Django admin's date_hierarchy.
+
+        Each link sets the start date filter (Flask-Admin's own URL argument), keeping the
+        search, the other filters, the sort and the page size. ``whole_list``, when the page
+        shows every appointment of the list, spares the queries.
+        """
+        flt, index = self.start_days_filter, self._date_filter_index
+        active = view_args.filters or []
+        others = [chosen for chosen in active if chosen[0] != index]
+        ranges = [flt.clean(value) for idx, _name, value in active if idx == index]
+
+        def link(label: str, days: tuple[date, date] | None) -> DateLink:
+            filters = list(others)
+            if days:
+                filters.append((index, str(flt.name), flt.url_value(*days)))
+            url = self._get_list_url(view_args.clone(filters=filters or None, page=None))
+            return DateLink(label, url)
+
+        locale = get_locale()
+        labels = {
+            1: lambda day: format_skeleton("y", day, locale=locale),
+            2: lambda day: format_date(day, "LLLL", locale=locale),
+            3: lambda day: format_skeleton("MMMd", day, locale=locale),
+        }
+        everything = link(gettext("All dates"), None)
+        depth = _range_depth(*ranges[0]) if len(ranges) == 1 else None
+        if not ranges:
+            drilldown = DateDrilldown(current=everything.label)
+        elif depth is None:
+            current = (
+                format_interval(*ranges[0], "yMMMd", locale=locale)
+                if len(ranges) == 1
+                else gettext("Chosen dates")
+            )
+            drilldown = DateDrilldown(current=current, up=[everything])
+        else:
+            first = ranges[0][0]
+            skeleton = ("y", "yMMMM", "yMMMEd")[depth - 1]
+            drilldown = DateDrilldown(
+                current=format_skeleton(skeleton, first, locale=locale),
+                up=[everything] + [
+                    link(labels[broader](first), _period(first, broader))
+                    for broader in range(1, depth)
+                ],
+            )
+        if depth != 3:
+            narrower = (depth or 0) + 1
+            drilldown.down = [
+                link(labels[narrower](day), _period(day, narrower))
+                for day in self.start_periods(view_args, narrower, whole_list)
+            ]
+        return drilldown
+
+    def start_periods(self, view_args, depth: int, whole_list=None) -> list[date]:
+        """Return the first day of each year, month or day (depth 1, 2, 3) in which an
+        appointment of the filtered list starts, on the viewer's clock.
+
+        Two small queries that the index on the start column answers without reading the
+        table: the earliest and the latest start, then one EXISTS probe for each period
+        between theirs. (A GROUP BY reads every row: 170 ms for a million on PostgreSQL.)
+        """
+        zone = user_timezone()
+        if whole_list is not None:
+            return sorted({_period(a.start.astimezone(zone).date(), depth)[0] for a in whole_list})
+        query = self.filtered_query(view_args)
+        starts = query.with_entities(Appointment.start)
+        # ORDER BY ... LIMIT 1 rather than min() and max(): each walks the index from its end
+        # and stops at the first match, where an aggregate over a search reads every row.
+        earliest, latest = db.session.execute(
+            select(
+                starts.order_by(Appointment.start).limit(1).scalar_subquery(),
+                starts.order_by(Appointment.start.desc()).limit(1).scalar_subquery(),
+            )
+        ).one()
+        if earliest is None:
+            return []
+        firsts = _periods_from_to(
+            earliest.astimezone(zone).date(), latest.astimezone(zone).date(), depth
+        )
+        if len(firsts) <= 2:  # the earliest start is in the first period, the latest in the last
+            return firsts
+        inner = (
+            values(
+                column("number", Integer), column("lo", UTCDateTime), column("hi", UTCDateTime),
+                name="inner_periods",
+            )
+            .data([
+                (number, *local_days_in_utc(*_period(first, depth)))
+                for number, first in enumerate(firsts[1:-1], start=1)
+            ])
+            .cte()  # SQLite names a VALUES list's columns only in a WITH clause
+        )
+        starting_then = query.filter(
+            Appointment.start >= inner.c.lo, Appointment.start < inner.c.hi
+        ).exists()
+        found = db.session.scalars(select(inner.c.number).where(starting_then))
+        return [firsts[0], *(firsts[number] for number in sorted(found)), firsts[-1]]
+
+    def filtered_query(self, view_args):
+        """Return the list's query with its search and filters, unsorted and unpaged."""
+        # The same steps as Flask-Admin's get_list, without its sorting, paging and eager joins.
+        query, joins = self.get_query(), {}
+        if self._search_supported and view_args.search:
+            query, _, joins, _ = self._apply_search(query, None, joins, {}, view_args.search)
+        if view_args.filters and self._filters:
+            query, _, joins, _ = self._apply_filters(query, None, joins, {}, view_args.filters)
+        return query
 
 
 def add_views(admin) -> None:
     """Add the appointment views to the admin panel."""
+    admin.add_view(
+        AppointmentAdmin(
+            Appointment,
+            db,
+            name=_l("All appointments"),
+            endpoint="appointments_admin",
+            url="appointments",
+        )
+    )

@@ -56,6 +56,13 @@ class SchedModelView(PermissionRequired, ModelView):
     page_size_options = (25, 50, 100)
     can_set_page_size = True
 
+    def validate_form(self, form) -> bool:
+        valid = super().validate_form(form)
+        # Flask-Admin shows only errors that are str; ours are lazy, translated when shown.
+        for form_field in form:
+            form_field.errors = [str(error) for error in form_field.errors]
+        return valid
+
     # Every change made here goes into the audit log (app/admin/audit.py), in the same
     # transaction as the change: Flask-Admin commits right after these hooks.
     def on_model_change(self, form, model, is_created) -> None:
