@@ -21,6 +21,12 @@ class Appointment(db.Model):
     __table_args__ = (
         CheckConstraint("end_at >= start_at", name="end_not_before_start"),
         Index("ix_appointment_owner_id_start_at", "owner_id", "start_at"),
+        # For the admin panel's sorting, date filter and drill-down across all owners.
+        Index("ix_appointment_start_at", "start_at"),
+        Index("ix_appointment_end_at", "end_at"),
+        Index("ix_appointment_title", "title"),
+        Index("ix_appointment_location_id", "location", "id"),
+        Index("ix_appointment_all_day_id", "all_day", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
