@@ -60,7 +60,11 @@ class LiveServer:
 @pytest.fixture
 def live_server(database_url) -> Iterator[LiveServer]:
     """The app on http://127.0.0.1:<free port>, with a fresh migrated database of its own."""
-    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_url})
+    # Static files cached as in production: a page left early then has no half-sent file that
+    # the development server would leave open.
+    app = create_app(
+        "testing", {"SQLALCHEMY_DATABASE_URI": database_url, "SEND_FILE_MAX_AGE_DEFAULT": 3600}
+    )
     mail = app.extensions["mailman"]
     mail.outbox = []
     server = make_server("127.0.0.1", 0, app, threaded=True)

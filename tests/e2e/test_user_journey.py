@@ -151,6 +151,7 @@ def test_register_confirm_log_in_and_manage_an_appointment(page, live_server, tm
         dialog.accept()
 
     page.once("dialog", accept)
+    page.wait_for_load_state()  # app.js has attached the delete handler
     with page.expect_response(lambda r: r.request.method == "DELETE") as deleted:
         page.locator("article").get_by_role("button", name="Delete").click()
     assert deleted.value.status == 200
