@@ -8,7 +8,8 @@ INSTALLED := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: run test bench install system-packages migrate translations clean
+.PHONY: run test bench bench-admin bench-wrk bench-postgresql install system-packages migrate \
+	translations clean
 
 ## run: set up and serve the app with demo data on http://127.0.0.1:5000
 run: install instance/secrets.json translations migrate
@@ -27,12 +28,27 @@ test: install system-packages translations
 
 ## bench: load-test the calendar views with wrk against a bare reference page (~8 minutes)
 # Pass options in BENCH_ARGS, e.g. make bench BENCH_ARGS="--sizes 10000 --rounds 1".
-bench: install
+bench: install bench-wrk
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## bench-admin: load-test the admin appointment list, 1,000,000 appointments on a throw-away
+## PostgreSQL cluster (~7 minutes)
+# Options in BENCH_ARGS too, e.g. make bench-admin BENCH_ARGS="--rounds 1 --pages first edit".
+bench-admin: install bench-wrk bench-postgresql
+	$(BIN)/python -m bench --admin $(BENCH_ARGS)
+
+bench-wrk:
 	@if ! command -v wrk > /dev/null; then \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk; \
 	fi
-	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Debian's server; bench/postgres.py runs its own cluster in /tmp, never the package's.
+bench-postgresql:
+	@if [ -z "$$PG_BIN" ] && ! ls /usr/lib/postgresql/*/bin/initdb > /dev/null 2>&1; then \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql; \
+	fi
 
 install: $(INSTALLED)
 

@@ -50,8 +50,13 @@ NOTES = ("", "", "", "Bring the documents.")
 
 def production_app(database: Path, server_secrets: Mapping[str, str]) -> Flask:
     """Build the app as uWSGI will: production settings, the server's secrets, this database."""
+    return production_app_at(f"sqlite:///{database}", server_secrets)
+
+
+def production_app_at(database_url: str, server_secrets: Mapping[str, str]) -> Flask:
+    """The same, on any database SQLAlchemy can reach (PostgreSQL for the admin benchmark)."""
     with mock.patch.dict(os.environ, server_secrets):
-        return create_app("production", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}"})
+        return create_app("production", {"SQLALCHEMY_DATABASE_URI": database_url})
 
 
 def hash_bench_password(app: Flask, password: str) -> str:

@@ -23,8 +23,22 @@ class CpuSample:
     ours: float  # CPU seconds of this process and everything it started
 
 
+# Processes the benchmark started that detached from it (PostgreSQL's postmaster): theirs is ours.
+_DETACHED: set[int] = set()
+
+
+def count_as_ours(pid: int) -> None:
+    _DETACHED.add(pid)
+
+
+def stop_counting(pid: int) -> None:
+    _DETACHED.discard(pid)
+
+
 def sample() -> CpuSample:
-    return CpuSample(time.monotonic(), busy_cpu_seconds(), tree_cpu_seconds(os.getpid()))
+    return CpuSample(
+        time.monotonic(), busy_cpu_seconds(), tree_cpu_seconds(os.getpid(), *_DETACHED)
+    )
 
 
 def others_cores(before: CpuSample, after: CpuSample) -> float:
@@ -39,8 +53,8 @@ def busy_cpu_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
 
 
-def tree_cpu_seconds(root: int) -> float:
-    """CPU seconds of a process and its descendants, the exited ones they reaped included."""
+def tree_cpu_seconds(root: int, *more_roots: int) -> float:
+    """CPU seconds of processes and their descendants, the exited ones they reaped included."""
     stats = {}
     for entry in PROC.iterdir():
         if entry.name.isdigit():
@@ -53,10 +67,11 @@ def tree_cpu_seconds(root: int) -> float:
     children = defaultdict(list)
     for pid, fields in stats.items():
         children[int(fields[1])].append(pid)
-    ticks, stack = 0, [root]
+    ticks, stack, seen = 0, [root, *more_roots], set()
     while stack:
         pid = stack.pop()
-        if pid in stats:
+        if pid in stats and pid not in seen:
+            seen.add(pid)
             ticks += sum(int(value) for value in stats[pid][11:15])
             stack.extend(children[pid])
     return ticks / CLOCK_TICKS

@@ -32,6 +32,9 @@ WARM_UP_CONNECTIONS = 16
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     pages = [page.name for page in measured_pages()]
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--admin", action="store_true",
+                        help="benchmark the admin appointment list on PostgreSQL instead "
+                             "(bench/admin.py; python -m bench --admin --help for its options)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 1_000_000],
                         help="appointments in each dataset (default: 10000 1000000)")
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 16],
@@ -175,6 +178,11 @@ def save_results(results: dict, folder: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--admin" in argv:
+        from bench import admin
+
+        return admin.main([arg for arg in argv if arg != "--admin"])
     options = parse_arguments(argv)
     started = datetime.now(timezone.utc)
     pages = [page for page in measured_pages() if page.name in options.pages]

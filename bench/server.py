@@ -74,14 +74,17 @@ def configured_workers() -> int:
 
 
 @contextmanager
-def uwsgi_server(database: Path, server_secrets: Mapping[str, str], log: Path) -> Iterator[Server]:
-    """Run `uwsgi --ini uwsgi.ini` on a free local port with the bench entry point and database."""
+def uwsgi_server(
+    database: Path | str, server_secrets: Mapping[str, str], log: Path
+) -> Iterator[Server]:
+    """Run `uwsgi --ini uwsgi.ini` on a free local port with the bench entry point and database:
+    a SQLite file's path, or a database URL (postgresql://...)."""
     port = free_port()
     env = {
         **os.environ,
         **server_secrets,
         "SCHED_HTTP": f"127.0.0.1:{port}",
-        "DATABASE_URL": f"sqlite:///{database}",
+        "DATABASE_URL": database if isinstance(database, str) else f"sqlite:///{database}",
         "SCHED_WSGI_MODULE": WSGI_MODULE,
     }
     with open(log, "wb") as log_file:
