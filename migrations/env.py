@@ -28,6 +28,11 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def include_object(obj, name, type_, reflected, compare_to):
+    """Leave PostgreSQL-only indexes, made by hand in migrations, out of autogenerate."""
+    return not (type_ == "index" and name and name.endswith("_trgm"))
+
+
 def get_engine():
     return current_app.extensions['migrate'].db.engine
 
@@ -73,7 +78,8 @@ def run_migrations_offline():
     """
     url = config.get_main_option("sqlalchemy.url")
     context.configure(
-        url=url, target_metadata=get_metadata(), literal_binds=True
+        url=url, target_metadata=get_metadata(), literal_binds=True,
+        include_object=include_object,
     )
 
     with context.begin_transaction():
@@ -115,6 +121,7 @@ def run_migrations_online():
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
+            include_object=include_object,
             **conf_args
         )
 

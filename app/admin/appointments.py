@@ -15,11 +15,12 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_interval, format_skeleton
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.contrib.sqla.filters import BooleanEqualFilter, DateBetweenFilter, FilterEqual
+from flask_admin.contrib.sqla.tools import parse_like_term
 from flask_admin.model.base import ViewArgs
 from flask_admin.model.fields import AjaxSelectField
 from flask_babel import format_decimal, get_locale, gettext, to_user_timezone
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, column, select, values
+from sqlalchemy import Integer, column, or_, select, values
 from wtforms.validators import InputRequired, StopValidation
 
 from app.accounts.models import APPOINTMENTS_MANAGE, User
@@ -39,6 +40,8 @@ EXPORT_MAX_ROWS = 10_000
 MAX_LIST_OFFSET = 10_000
 # Ids past a 32-bit integer cannot exist; PostgreSQL refuses to compare with them.
 MAX_ID = 2**31 - 1
+# A search word matching more owners than this is looked up in a subquery instead of by id.
+MAX_SEARCHED_OWNERS = 1_000
 # A spreadsheet runs a cell that starts with one of these as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -381,19 +384,42 @@ class AppointmentAdmin(SchedModelView):
         )
 
     def _order_by(self, query, joins, sort_joins, sort_field, sort_desc):
+        # Rows with the same sort value (all-day ones, a shared title) keep their place from one
+        # page to the next only if the order ends on something unique: the id, in the sort's
+        # direction, so that an index on (column, id) read either way gives the order unsorted.
+        tiebreak = Appointment.id.desc() if sort_desc else Appointment.id
         if not sort_joins:
-            return super()._order_by(query, joins, sort_joins, sort_field, sort_desc)
+            query, joins = super()._order_by(query, joins, sort_joins, sort_field, sort_desc)
+            return query.order_by(tiebreak), joins
         # Sorting by the owner's e-mail: every appointment has an owner, so an inner join
         # returns the same rows, and lets the database walk the users in e-mail order through
         # their index instead of joining and sorting the whole table (Flask-Admin joins outer).
         query, joins, alias = self._apply_path_joins(query, joins, sort_joins, inner_join=True)
         column = getattr(alias, sort_field.key)
-        return query.order_by(column.desc() if sort_desc else column), joins
+        return query.order_by(column.desc() if sort_desc else column, tiebreak), joins
 
-    def _apply_pagination(self, query, page, page_size):
-        # Rows with the same sort value (all-day ones, a shared title) keep their place from
-        # one page to the next only if the order ends on something unique.
-        return super()._apply_pagination(query.order_by(Appointment.id), page, page_size)
+    def _apply_search(self, query, count_query, joins, count_joins, search):
+        # Each word must match the title, location, description or owner's address, as in
+        # Flask-Admin; but the owners are looked up first, in the small users table, so that the
+        # condition stays on the appointment table, where PostgreSQL's trigram indexes answer it
+        # (a join OR-ed across two tables cannot use them and scans every appointment).
+        for term in search.split():
+            pattern = parse_like_term(term)
+            matches = [
+                Appointment.title.ilike(pattern),
+                Appointment.location.ilike(pattern),
+                Appointment.description.ilike(pattern),
+            ]
+            owners_query = select(User.id).where(User.email.ilike(pattern))
+            owners = db.session.scalars(owners_query.limit(MAX_SEARCHED_OWNERS + 1)).all()
+            if len(owners) > MAX_SEARCHED_OWNERS:
+                matches.append(Appointment.owner_id.in_(owners_query))
+            elif owners:
+                matches.append(Appointment.owner_id.in_(owners))
+            query = query.filter(or_(*matches))
+            if count_query is not None:
+                count_query = count_query.filter(or_(*matches))
+        return query, count_query, joins, count_joins
 
     def render(self, template, **kwargs):
         if template == self.list_template:

@@ -24,7 +24,7 @@ class Appointment(db.Model):
         # For the admin panel's sorting, date filter and drill-down across all owners.
         Index("ix_appointment_start_at", "start_at"),
         Index("ix_appointment_end_at", "end_at"),
-        Index("ix_appointment_title", "title"),
+        Index("ix_appointment_title_id", "title", "id"),
         Index("ix_appointment_location_id", "location", "id"),
         Index("ix_appointment_all_day_id", "all_day", "id"),
     )

@@ -36,3 +36,18 @@ def test_upgrade_fills_in_new_columns_for_existing_rows(tmp_path):
         flask_migrate.downgrade(revision="base")
         assert "appointment" not in inspect(db.engine).get_table_names()
         db.engine.dispose()
+
+
+def test_migrations_build_the_schema_the_models_describe(tmp_path):
+    """A model change without its migration would leave real databases behind the code."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'm.db'}"})
+    with app.app_context():
+        flask_migrate.upgrade()
+        with db.engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            differences = compare_metadata(context, db.metadata)
+        db.engine.dispose()
+    assert differences == []
