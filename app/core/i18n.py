@@ -1,24 +1,39 @@
-"""Which language and time zone a request is served in."""
+"""Which language and time zone a request is served in, and the language menu.
+
+The language is, in order: the logged-in user's saved preference; the choice made from the
+language menu (kept in the session, so it lasts for anonymous visitors too); the best of the
+browser's Accept-Language among the supported languages; English. Only values found in the
+``LANGUAGES`` setting are ever used; anything else is ignored, never turned into a path.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, current_app, has_request_context, request
+from flask import Flask, current_app, has_request_context, request, session
 from flask_security import current_user
 
+from app.core.catalogs import DOMAIN, LiveDomain, init_catalogs
 from app.core.timezones import is_valid_timezone
 from app.extensions import babel
+
+SESSION_KEY = "language"
 
 
 def supported_locales() -> list[str]:
     return list(current_app.config["LANGUAGES"])
 
 
+def is_supported(language: object) -> bool:
+    return isinstance(language, str) and language in current_app.config["LANGUAGES"]
+
+
 def select_locale() -> str | None:
-    """The user's saved language, else the best match for the browser's, else the default."""
     if not has_request_context():
         return None
-    if current_user.is_authenticated and current_user.locale in supported_locales():
+    if current_user.is_authenticated and is_supported(current_user.locale):
         return current_user.locale
+    chosen = session.get(SESSION_KEY)
+    if is_supported(chosen):
+        return chosen
     return request.accept_languages.best_match(supported_locales())
 
 
@@ -31,4 +46,10 @@ def select_timezone() -> str | None:
 
 
 def init_babel(app: Flask) -> None:
+    init_catalogs(app)
+    babel.domain_instance = LiveDomain(domain=DOMAIN)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+
+    @app.context_processor
+    def language_menu():
+        return {"languages": app.config["LANGUAGES"]}

@@ -1,0 +1,300 @@
+"""The message catalogs on disk: read, checked, saved safely, compiled and reloaded live.
+
+Used by ``flask translate`` and by the translation console in the admin panel. A catalog is
+``translations/<lang>/LC_MESSAGES/messages.po`` with its compiled ``messages.mo`` beside it.
+
+Saving takes an exclusive lock on the language (so two translators saving at once both keep
+their change), writes the ``.po`` and ``.mo`` to temporary files and renames them into place (so
+a reader never sees half a file), and every worker notices the new ``.mo`` on its next request.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import io
+import os
+import re
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from babel.messages.catalog import Catalog, Message
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
+from flask import Flask, current_app
+from flask_babel import Domain
+from flask_babel import gettext as _
+
+DOMAIN = "messages"
+SOURCE_LANGUAGE = "en"  # the language the strings are written in
+PO_WIDTH = 76  # pybabel's line width, so that files saved here and by pybabel do not churn
+
+# %(name)s, %s, %d ... (not %%), and {name} / {0} as in str.format.
+PERCENT_PLACEHOLDER = re.compile(r"%(?:\((?P<name>[^)]*)\))?[#0 +-]*(?:\d+|\*)?(?:\.\d+)?(?P<type>[a-zA-Z%])")
+BRACE_PLACEHOLDER = re.compile(r"\{(?P<name>[A-Za-z_][\w.]*|\d*)(?:![rsa])?(?::[^{}]*)?\}")
+TAG = re.compile(r"<\s*/?\s*[A-Za-z][^<>]*>")
+# The count that ngettext passes; a singular form may say "one" instead.
+PLURAL_COUNT = "%(num)d"
+
+
+class CatalogError(Exception):
+    """A catalog file that cannot be read or a change that cannot be made; the text says why."""
+
+
+# --- Placeholders and markup ------------------------------------------------------------------
+
+
+def placeholders(text: str) -> Counter[str]:
+    """The placeholders in ``text``, each as written (``%(name)s``, ``%s``, ``{name}``)."""
+    found: Counter[str] = Counter()
+    for match in PERCENT_PLACEHOLDER.finditer(text):
+        if match["type"] != "%":
+            found[match.group(0)] += 1
+    for match in BRACE_PLACEHOLDER.finditer(text.replace("{{", "").replace("}}", "")):
+        found[match.group(0)] += 1
+    return found
+
+
+def tags(text: str) -> set[str]:
+    return {" ".join(tag.split()) for tag in TAG.findall(text)}
+
+
+def _has_stray_markup(translation: str, source: str) -> bool:
+    """A ``<`` or ``>`` that is not part of a tag the source has (it could open a new tag)."""
+    allowed = tags(source)
+    remainder = TAG.sub(lambda m: "" if " ".join(m.group(0).split()) in allowed else "<>", translation)
+    source_text = TAG.sub("", source)
+    return any(c in remainder and c not in source_text for c in "<>")
+
+
+def translation_problems(source: str, translation: str, *, plural_form: bool = False) -> list[str]:
+    """Why this translation of ``source`` must not be used; empty when it is fine.
+
+    Placeholders must be the same as the source's (a plural's singular form may leave out the
+    count), and the translation may contain no tag the source lacks: translations are shown as
+    markup, so a new tag would reach every visitor's page.
+    """
+    problems = []
+    expected, got = placeholders(source), placeholders(translation)
+    if plural_form:
+        expected.pop(PLURAL_COUNT, None)
+        got.pop(PLURAL_COUNT, None)
+    if set(got) != set(expected) or _positional(got) != _positional(expected):
+        missing = sorted(set(expected) - set(got))
+        extra = sorted(set(got) - set(expected))
+        if missing:
+            problems.append(_("Placeholders missing: %(names)s", names=", ".join(missing)))
+        if extra:
+            problems.append(_("Placeholders not in the original: %(names)s", names=", ".join(extra)))
+        if not missing and not extra:
+            problems.append(_("The placeholders must be used as often as in the original."))
+    new_tags = sorted(tags(translation) - tags(source))
+    if new_tags:
+        problems.append(_("HTML not in the original: %(tags)s", tags=" ".join(new_tags)))
+    elif _has_stray_markup(translation, source):
+        problems.append(_("The characters < and > may only be used as in the original."))
+    return problems
+
+
+def _positional(found: Counter[str]) -> Counter[str]:
+    return Counter({k: v for k, v in found.items() if not k.startswith("%(") and k[1:2] != "{"})
+
+
+def message_problems(message: Message) -> list[str]:
+    """Problems of every form of a message's translation (empty forms are not checked)."""
+    if message.pluralizable:
+        singular, plural = message.id
+        problems = []
+        for index, form in enumerate(message.string):
+            if form:
+                source = singular if index == 0 else plural
+                # Languages whose first form is not only for 1 may still say the count there.
+                problems += translation_problems(source, form, plural_form=index == 0)
+        return list(dict.fromkeys(problems))
+    return translation_problems(message.id, message.string) if message.string else []
+
+
+# --- Entries ------------------------------------------------------------------------------------
+
+
+def entry_id(message: Message) -> tuple[str, str | None]:
+    """What identifies a message in a catalog: its (singular) source text and its context."""
+    return (message.id[0] if message.pluralizable else message.id), message.context
+
+
+def message_key(message: Message) -> str:
+    """A short stable name for a message, for URLs and the edit history."""
+    singular, context = entry_id(message)
+    raw = f"{context or ''}\x04{singular}".encode()
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def forms(message: Message) -> list[str]:
+    return list(message.string) if message.pluralizable else [message.string or ""]
+
+
+def is_translated(message: Message) -> bool:
+    return all(forms(message))
+
+
+def entries(catalog: Catalog) -> list[Message]:
+    """The catalog's messages, without its header."""
+    return [message for message in catalog if message.id]
+
+
+@dataclass(frozen=True)
+class Progress:
+    translated: int
+    fuzzy: int
+    untranslated: int
+
+    @property
+    def total(self) -> int:
+        return self.translated + self.fuzzy + self.untranslated
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.translated / self.total if self.total else 100.0
+
+
+def status(message: Message) -> str:
+    """``translated``, ``fuzzy`` (needs review) or ``untranslated``."""
+    if message.fuzzy:
+        return "fuzzy"
+    return "translated" if is_translated(message) else "untranslated"
+
+
+def progress(catalog: Catalog) -> Progress:
+    counts = Counter(status(message) for message in entries(catalog))
+    return Progress(counts["translated"], counts["fuzzy"], counts["untranslated"])
+
+
+# --- Files --------------------------------------------------------------------------------------
+
+
+def translations_dir(app: Flask | None = None) -> Path:
+    app = app or current_app
+    return Path(app.config["BABEL_TRANSLATION_DIRECTORIES"].split(";")[0])
+
+
+def po_path(language: str, directory: Path | None = None) -> Path:
+    return (directory or translations_dir()) / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def mo_path(language: str, directory: Path | None = None) -> Path:
+    return po_path(language, directory).with_suffix(".mo")
+
+
+def read_catalog(path: Path, language: str | None = None) -> Catalog:
+    try:
+        with path.open("rb") as f:
+            return read_po(f, locale=language, abort_invalid=True)
+    except FileNotFoundError:
+        raise CatalogError(_("There is no catalog for this language yet.")) from None
+    except Exception as error:  # Babel raises PoFileError, ValueError, UnicodeDecodeError ...
+        raise CatalogError(_("The file is not a valid .po catalog: %(error)s", error=error)) from None
+
+
+def parse_uploaded_catalog(data: bytes, language: str) -> Catalog:
+    """Read a .po file a translator uploaded; CatalogError if it is not a valid catalog."""
+    try:
+        return read_po(io.BytesIO(data), locale=language, abort_invalid=True)
+    except Exception as error:
+        raise CatalogError(_("The file is not a valid .po catalog: %(error)s", error=error)) from None
+
+
+def po_bytes(catalog: Catalog) -> bytes:
+    buffer = io.BytesIO()
+    write_po(buffer, catalog, width=PO_WIDTH)
+    return buffer.getvalue()
+
+
+def mo_bytes(catalog: Catalog) -> bytes:
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)  # fuzzy entries are left out: the app shows the original
+    return buffer.getvalue()
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data``: readers see the old file or the new one, never a mix."""
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if path.exists():
+            os.chmod(temporary, path.stat().st_mode & 0o777)
+        else:
+            os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    directory_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory_fd)
+    finally:
+        os.close(directory_fd)
+
+
+def compile_catalog(catalog: Catalog, language: str, directory: Path | None = None) -> None:
+    write_atomically(mo_path(language, directory), mo_bytes(catalog))
+
+
+@contextmanager
+def editing(language: str, directory: Path | None = None) -> Iterator[Catalog]:
+    """Read the language's catalog under an exclusive lock; on success save and compile it.
+
+    The lock is held from reading to renaming, so a save made at the same moment by another
+    worker, thread or host sharing the folder waits and then starts from this one's result.
+    Raising inside the block writes nothing.
+    """
+    path = po_path(language, directory)
+    if not path.exists():
+        raise CatalogError(_("There is no catalog for this language yet."))
+    with open(path.with_name(f".{DOMAIN}.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            catalog = read_catalog(path, language)
+            yield catalog
+            write_atomically(path, po_bytes(catalog))
+            compile_catalog(catalog, language, directory)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+# --- Live reloading -----------------------------------------------------------------------------
+
+
+class LiveDomain(Domain):
+    """Flask-Babel's domain, with its translations cached per app and dropped when a compiled
+    catalog changes on disk (checked once per request, a ``stat`` per language)."""
+
+    def get_translations_cache(self, ctx):
+        return current_app.extensions["sched_catalogs"]
+
+    @staticmethod
+    def refresh() -> None:
+        cache = current_app.extensions["sched_catalogs"]
+        directory = translations_dir()
+        signature = []
+        for language in current_app.config["LANGUAGES"]:
+            try:
+                stat = mo_path(language, directory).stat()
+            except FileNotFoundError:
+                signature.append(None)
+            else:
+                signature.append((stat.st_ino, stat.st_mtime_ns, stat.st_size))
+        if cache.get("signature") != signature:
+            cache.clear()
+            cache["signature"] = signature
+
+
+def init_catalogs(app: Flask) -> None:
+    app.extensions["sched_catalogs"] = {}
+    app.before_request(LiveDomain.refresh)
