@@ -23,11 +23,21 @@ USERS_READ = "users-read"
 USERS_MANAGE = "users-manage"
 ROLES_MANAGE = "roles-manage"
 AUDIT_READ = "audit-read"
+# Every language's catalog; a role may instead get translate-<language> for some (translate-fr).
+TRANSLATE = "translate"
 ROLE_PERMISSIONS = {
-    ROLE_ADMIN: [ADMIN_PANEL, APPOINTMENTS_MANAGE, USERS_READ, USERS_MANAGE, ROLES_MANAGE, AUDIT_READ],
+    ROLE_ADMIN: [
+        ADMIN_PANEL, APPOINTMENTS_MANAGE, USERS_READ, USERS_MANAGE, ROLES_MANAGE, AUDIT_READ,
+        TRANSLATE,
+    ],
     ROLE_STAFF: [ADMIN_PANEL, APPOINTMENTS_MANAGE, USERS_READ, AUDIT_READ],
-    ROLE_TRANSLATOR: [],
+    ROLE_TRANSLATOR: [ADMIN_PANEL, TRANSLATE],
 }
+
+
+def translate_permission(language: str) -> str:
+    """The permission to translate one language only."""
+    return f"{TRANSLATE}-{language}"
 
 
 class Role(db.Model, fs_models.FsRoleMixin):

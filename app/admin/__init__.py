@@ -1,4 +1,4 @@
-"""The staff admin panel (Flask-Admin): appointments, users, roles and the audit log."""
+"""The admin panel (Flask-Admin): appointments, users, roles, the audit log, translations."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ templates = Blueprint("admin_templates", __name__, template_folder="templates")
 
 def init_admin(app: Flask) -> Admin:
     """Build the admin panel and its views for this app (a fresh set each time, as tests need)."""
-    from app.admin import appointments, audit, users
+    from app.admin import appointments, audit, translations, users
     from app.admin.views import DashboardView
 
     admin = Admin(
@@ -24,6 +24,7 @@ def init_admin(app: Flask) -> Admin:
     appointments.add_views(admin)
     users.add_views(admin)
     audit.add_views(admin)
+    translations.add_views(admin)
     admin.init_app(app)
     app.register_blueprint(templates)
     audit.init_audit(app)

@@ -42,6 +42,7 @@ from app.accounts.models import (
     USERS_READ,
     Role,
     User,
+    translate_permission,
 )
 from app.accounts.security import user_datastore
 from app.admin import audit
@@ -68,6 +69,12 @@ SECRET_COLUMNS = (
 # What admins may not take away from themselves: they would lock themselves out.
 OWN_ADMIN_RIGHTS = frozenset({USERS_MANAGE, ROLES_MANAGE})
 KNOWN_PERMISSIONS = sorted({p for permissions in ROLE_PERMISSIONS.values() for p in permissions})
+
+
+def known_permissions() -> list[str]:
+    """Every permission the code checks, with one translate-<language> per language."""
+    per_language = [translate_permission(language) for language in current_app.config["LANGUAGES"]]
+    return KNOWN_PERMISSIONS + per_language
 
 # Each listed user's number of appointments, counted inside the list query itself.
 APPOINTMENT_COUNT = (
@@ -207,13 +214,14 @@ class RoleForm(FlaskForm):
     description = StringField(_l("Description"), validators=[Optional(), Length(max=255)])
     permissions = SelectMultipleField(
         _l("Permissions"),
-        choices=[SelectChoice(name) for name in KNOWN_PERMISSIONS],
+        choices=[],  # known_permissions(), which depend on the languages configured
         widget=Select2Widget(multiple=True),
         description=_l("What the users who have this role may do."),
     )
 
     def __init__(self, formdata=None, obj=None, **kwargs):
         super().__init__(formdata, obj=obj, **kwargs)
+        self.permissions.choices = [SelectChoice(name) for name in known_permissions()]
         self.role: Role | None = obj  # the role being edited; None for a new one
 
     def validate_name(self, field) -> None:

@@ -10,7 +10,7 @@ from flask_admin.contrib.sqla import ModelView
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
-from app.accounts.models import AUDIT_READ, User
+from app.accounts.models import APPOINTMENTS_MANAGE, AUDIT_READ, USERS_READ, User
 from app.admin import audit
 from app.admin.models import AuditEntry
 from app.admin.security import PermissionRequired, has_permission
@@ -28,18 +28,21 @@ class DashboardView(PermissionRequired, AdminIndexView):
     def index(self):
         now = now_utc()
         week_ago = now - timedelta(days=7)
-        counts = {
-            "users": db.session.scalar(select(func.count()).select_from(User)),
-            "appointments_this_week": db.session.scalar(
+        counts = {}
+        if has_permission(USERS_READ):
+            counts["users"] = db.session.scalar(select(func.count()).select_from(User))
+            counts["signups"] = db.session.scalar(
+                select(func.count()).select_from(User).where(
+                    User.create_datetime >= week_ago.replace(tzinfo=None)
+                )
+            )
+        if has_permission(APPOINTMENTS_MANAGE):
+            counts["appointments_this_week"] = db.session.scalar(
                 select(func.count()).select_from(Appointment).where(
                     Appointment.start >= now - timedelta(days=now.weekday()),
                     Appointment.start < now + timedelta(days=7 - now.weekday()),
                 )
-            ),
-            "signups": db.session.scalar(
-                select(func.count()).select_from(User).where(User.create_datetime >= week_ago.replace(tzinfo=None))
-            ),
-        }
+            )
         latest = []
         if has_permission(AUDIT_READ):
             latest = db.session.scalars(

@@ -17,7 +17,7 @@ import os
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +36,10 @@ PO_WIDTH = 76  # pybabel's line width, so that files saved here and by pybabel d
 # %(name)s, %s, %d ... (not %%), and {name} / {0} as in str.format.
 PERCENT_PLACEHOLDER = re.compile(r"%(?:\((?P<name>[^)]*)\))?[#0 +-]*(?:\d+|\*)?(?:\.\d+)?(?P<type>[a-zA-Z%])")
 BRACE_PLACEHOLDER = re.compile(r"\{(?P<name>[A-Za-z_][\w.]*|\d*)(?:![rsa])?(?::[^{}]*)?\}")
-TAG = re.compile(r"<\s*/?\s*[A-Za-z][^<>]*>")
+# What a browser reads as the start of a tag, a comment or a declaration: "<" then a letter,
+# "/", "!" or "?" ("a < b" is text).
+MARKUP_START = re.compile(r"<[A-Za-z/!?]")
+TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 # The count that ngettext passes; a singular form may say "one" instead.
 PLURAL_COUNT = "%(num)d"
 
@@ -64,11 +67,10 @@ def tags(text: str) -> set[str]:
 
 
 def _has_stray_markup(translation: str, source: str) -> bool:
-    """A ``<`` or ``>`` that is not part of a tag the source has (it could open a new tag)."""
+    """Markup that is not one of the source's own tags (a tag left open, a comment ...)."""
     allowed = tags(source)
-    remainder = TAG.sub(lambda m: "" if " ".join(m.group(0).split()) in allowed else "<>", translation)
-    source_text = TAG.sub("", source)
-    return any(c in remainder and c not in source_text for c in "<>")
+    remainder = TAG.sub(lambda m: "" if " ".join(m.group(0).split()) in allowed else "<x>", translation)
+    return bool(MARKUP_START.search(remainder))
 
 
 def translation_problems(source: str, translation: str, *, plural_form: bool = False) -> list[str]:
@@ -96,7 +98,7 @@ def translation_problems(source: str, translation: str, *, plural_form: bool = F
     if new_tags:
         problems.append(_("HTML not in the original: %(tags)s", tags=" ".join(new_tags)))
     elif _has_stray_markup(translation, source):
-        problems.append(_("The characters < and > may only be used as in the original."))
+        problems.append(_("HTML may only be used as in the original."))
     return problems
 
 
@@ -247,23 +249,36 @@ def compile_catalog(catalog: Catalog, language: str, directory: Path | None = No
 
 
 @contextmanager
-def editing(language: str, directory: Path | None = None) -> Iterator[Catalog]:
+def editing(
+    language: str, directory: Path | None = None, *, commit: Callable[[], None] | None = None
+) -> Iterator[Catalog]:
     """Read the language's catalog under an exclusive lock; on success save and compile it.
 
     The lock is held from reading to renaming, so a save made at the same moment by another
     worker, thread or host sharing the folder waits and then starts from this one's result.
-    Raising inside the block writes nothing.
+    Raising inside the block writes nothing. ``commit`` runs after the files are written (the
+    database's record of the change); if it fails, the previous files are put back.
     """
     path = po_path(language, directory)
     if not path.exists():
         raise CatalogError(_("There is no catalog for this language yet."))
+    mo = mo_path(language, directory)
     with open(path.with_name(f".{DOMAIN}.lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             catalog = read_catalog(path, language)
             yield catalog
+            old_po, old_mo = path.read_bytes(), mo.read_bytes() if mo.exists() else None
             write_atomically(path, po_bytes(catalog))
             compile_catalog(catalog, language, directory)
+            if commit is not None:
+                try:
+                    commit()
+                except BaseException:
+                    write_atomically(path, old_po)
+                    if old_mo is not None:
+                        write_atomically(mo, old_mo)
+                    raise
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 

@@ -10,6 +10,7 @@ from flask import Flask
 from flask_babel import (
     format_date,
     format_datetime,
+    format_percent,
     format_timedelta,
     get_locale,
     get_timezone,
@@ -75,6 +76,11 @@ def _date_and_time(moment: datetime, time_text: str, locale) -> str:
     return locale.datetime_formats["medium"].format(time_text, day)
 
 
+def percent_filter(value: float) -> str:
+    """A percentage from 0 to 100, in the locale's way (87 %, 87%, %87)."""
+    return format_percent(value / 100, "#,##0.#%")
+
+
 def nl2br_filter(value: str | None) -> Markup:
     """Escape the text, then turn its line breaks into <br> tags."""
     if not value:
@@ -89,6 +95,7 @@ def init_template_helpers(app: Flask) -> None:
     app.add_template_filter(datetime_filter, "datetime")
     app.add_template_filter(duration_filter, "duration")
     app.add_template_filter(nl2br_filter, "nl2br")
+    app.add_template_filter(percent_filter, "percent")
     app.add_template_filter(timespan_filter, "timespan")
     app.add_template_global(get_locale, "current_locale")
     app.add_template_global(get_timezone, "current_timezone")

@@ -52,4 +52,4 @@ def init_babel(app: Flask) -> None:
 
     @app.context_processor
     def language_menu():
-        return {"languages": app.config["LANGUAGES"]}
+        return {"site_languages": app.config["LANGUAGES"]}
