@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import re
 import shutil
+from pathlib import Path
 
 import flask_migrate
 import pytest
@@ -14,6 +15,7 @@ from app import create_app
 from app.extensions import db
 from tests.factories import PASSWORD, make_user
 
+PROJECT_DIR = Path(__file__).resolve().parents[1]
 CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"|name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -49,8 +51,22 @@ class RequestIsolatingClient(FlaskClient):
 
 
 @pytest.fixture
-def app(database_url):
-    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_url})
+def app_overrides() -> dict:
+    """Extra settings for the test's app; a test module overrides this fixture to add some."""
+    return {}
+
+
+@pytest.fixture
+def writable_translations(tmp_path) -> Path:
+    """A copy of the catalogs (compiled) that a test may change."""
+    directory = tmp_path / "translations"
+    shutil.copytree(PROJECT_DIR / "translations", directory)
+    return directory
+
+
+@pytest.fixture
+def app(database_url, app_overrides):
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_url, **app_overrides})
     app.test_client_class = RequestIsolatingClient
     app.extensions["mailman"].outbox = []  # where the locmem mail backend keeps what is sent
     with app.app_context():

@@ -201,8 +201,23 @@ def read_catalog(path: Path, language: str | None = None) -> Catalog:
         raise CatalogError(_("The file is not a valid .po catalog: %(error)s", error=error)) from None
 
 
+# Babel's reader skips or guesses at lines it cannot parse; an upload must have none.
+PO_LINE = re.compile(
+    r'\s*(?:#.*|(?:msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?)\s+"(?:[^"\\]|\\.)*"'
+    r'|"(?:[^"\\]|\\.)*")?\s*'
+)
+
+
 def parse_uploaded_catalog(data: bytes, language: str) -> Catalog:
     """Read a .po file a translator uploaded; CatalogError if it is not a valid catalog."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CatalogError(_("The file is not a valid .po catalog: it is not UTF-8 text.")) from None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not PO_LINE.fullmatch(line):
+            raise CatalogError(_("The file is not a valid .po catalog: line %(line)d is not "
+                                 "understood.", line=number))
     try:
         return read_po(io.BytesIO(data), locale=language, abort_invalid=True)
     except Exception as error:

@@ -14,7 +14,8 @@ ROLES = {
     "admin": ("admin",),
 }
 # Flask-Admin methods that change data; everything else only reads.
-WRITE_METHODS = {"create_view", "edit_view", "delete_view", "action_view", "ajax_update"}
+WRITE_METHODS = {"create_view", "edit_view", "delete_view", "action_view", "ajax_update",
+                 "entry", "revert", "upload"}
 
 
 def admin_views(app):
