@@ -31,10 +31,10 @@ def admin_endpoints(app):
                 continue
             args = {name: "1" for name in rule.arguments}
             url = rule.rule
-            for name, value in args.items():
-                url = url.replace(f"<{name}>", value)
             for converter in ("int", "path", "string"):
                 url = url.replace(f"<{converter}:", "<")
+            for name, value in args.items():
+                url = url.replace(f"<{name}>", value)
             if "<" in url:
                 url = url.split("<", 1)[0]
             yield view, method, url, rule.methods
