@@ -110,7 +110,12 @@ class Config:
     LANGUAGES = {"en": "English", "es": "Español", "fr": "Français", "de": "Deutsch"}
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
-    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
+    # The catalogs; the translation console writes here, so it must be writable by the app.
+    # Every worker on the host sees a saved change on its next request. With several hosts,
+    # point this at a shared folder (or deploy catalogs from the repository instead).
+    BABEL_TRANSLATION_DIRECTORIES = os.environ.get("SCHED_TRANSLATIONS_DIR") or str(
+        BASE_DIR / "translations"
+    )
 
     # ------------------------------------------------------------------------------------------
     # Pages

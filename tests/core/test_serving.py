@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -11,6 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -44,9 +47,11 @@ def fetch(url: str) -> tuple[int, dict[str, str], str]:
 def uwsgi_server(migrated_database, tmp_path):
     database = tmp_path / "sched.db"
     shutil.copy(migrated_database, database)
+    shutil.copytree(PROJECT_DIR / "translations", tmp_path / "translations")
     port = free_port()
     env = {
         **os.environ,
+        "SCHED_TRANSLATIONS_DIR": str(tmp_path / "translations"),
         "SCHED_HTTP": f"127.0.0.1:{port}",
         "DATABASE_URL": f"sqlite:///{database}",
         "SECRET_KEY": SECRET,
@@ -90,6 +95,46 @@ def test_uwsgi_serves_pages_and_static_files(uwsgi_server):
 
     status, _, html = fetch(f"{uwsgi_server}/no-such-page")
     assert status == 404 and "Page not found" in html
+
+
+def french_footer(url: str) -> str:
+    request = urllib.request.Request(f"{url}/login", headers={"Accept-Language": "fr"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        html = response.read().decode()
+    return re.search(r"<footer[^>]*>\s*(.*?)\s*</footer>", html, re.S).group(1)
+
+
+def served_by(log: Path, after: int) -> set[str]:
+    """The worker pids that logged requests after the first ``after`` characters of the log."""
+    return set(re.findall(r"\[pid: (\d+)\|", log.read_text()[after:]))
+
+
+def test_a_saved_translation_shows_in_every_worker_at_once(uwsgi_server, tmp_path):
+    """The translation console saves through catalogs.editing; no worker keeps the old text."""
+    from app import create_app
+    from app.core import catalogs
+
+    directory, log = tmp_path / "translations", tmp_path / "uwsgi.log"
+    footer = "sched: appointments, kept simply."
+    old = catalogs.read_catalog(catalogs.po_path("fr", directory), "fr").get(footer).string
+    assert old and old != footer
+
+    def ask_both_workers() -> set[str]:
+        """Ask in parallel until both workers have answered (bounded); return every answer."""
+        start, answers = len(log.read_text()), set()
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for _ in range(25):
+                answers |= set(pool.map(french_footer, [uwsgi_server] * 8))
+                if len(served_by(log, start)) == WORKERS:
+                    return answers
+        pytest.fail(f"only {served_by(log, start)} answered")
+
+    assert ask_both_workers() == {html_lib.escape(old, quote=True)}  # cached in both workers
+
+    app = create_app("testing", {"BABEL_TRANSLATION_DIRECTORIES": str(directory)})
+    with app.app_context(), catalogs.editing("fr", directory) as catalog:
+        catalog[footer].string = "Vos rendez-vous, tout simplement."
+    assert ask_both_workers() == {"Vos rendez-vous, tout simplement."}
 
 
 def test_uwsgi_refuses_to_start_without_secrets(tmp_path):
