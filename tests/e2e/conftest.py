@@ -58,12 +58,17 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(database_url) -> Iterator[LiveServer]:
+def live_server(database_url, app_overrides) -> Iterator[LiveServer]:
     """The app on http://127.0.0.1:<free port>, with a fresh migrated database of its own."""
     # Static files cached as in production: a page left early then has no half-sent file that
     # the development server would leave open.
     app = create_app(
-        "testing", {"SQLALCHEMY_DATABASE_URI": database_url, "SEND_FILE_MAX_AGE_DEFAULT": 3600}
+        "testing",
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SEND_FILE_MAX_AGE_DEFAULT": 3600,
+            **app_overrides,
+        },
     )
     mail = app.extensions["mailman"]
     mail.outbox = []
