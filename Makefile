@@ -24,6 +24,7 @@ run: install instance/secrets.json translations migrate
 
 ## test: install what the tests need and run the whole suite
 test: install system-packages translations
+	SCHED_CONFIG=testing $(FLASK) translate check
 	$(BIN)/python -m pytest
 
 ## bench: load-test the calendar views with wrk against a bare reference page (~8 minutes)
@@ -71,6 +72,7 @@ instance/secrets.json:
 migrate: install instance/secrets.json
 	$(FLASK) db upgrade
 
+# The .mo files the app reads, built from the .po catalogs (never edited by hand, not committed).
 translations: install
 	SCHED_CONFIG=testing $(FLASK) translate compile
 

@@ -34,6 +34,8 @@ def handle_http_error(error: HTTPException):
     title, message = ERROR_TEXTS.get(code, (error.name, error.description))
     if isinstance(error, CSRFError):
         message = CSRF_TEXT
+    elif error.description != type(error).description:
+        message = error.description  # a reason given by our code, already in the user's language
     if wants_json():
         response = jsonify(error={"code": code, "title": str(title), "message": str(message)})
     else:
