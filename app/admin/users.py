@@ -12,9 +12,9 @@ from flask_admin.contrib.sqla.fields import QuerySelectMultipleField
 from flask_admin.contrib.sqla.filters import BooleanEqualFilter, FilterEqual
 from flask_admin.form import Select2Widget
 from flask_admin.model import typefmt
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_security import current_user, hash_password, naive_utcnow
 from flask_security.forms import EmailValidation
 from flask_security.recoverable import send_reset_password_instructions
@@ -514,7 +514,10 @@ class UserAdmin(SchedModelView):
         users = self._selected_users(ids)
         active = [user for user in users if user.active]
         for user in active:
-            send_reset_password_instructions(user)
+            # The e-mail speaks the recipient's language, not the admin's.
+            language = user.locale if user.locale in current_app.config["LANGUAGES"] else None
+            with force_locale(language):
+                send_reset_password_instructions(user)
         db.session.commit()  # whatever the signal's receivers recorded
         flash(
             ngettext(

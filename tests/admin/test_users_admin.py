@@ -431,6 +431,13 @@ def test_send_password_reset_action_mails_the_active_users(browser, admin, outbo
     assert "/reset/" in outbox[0].body
 
 
+def test_a_password_reset_e_mail_is_in_the_recipients_language(browser, admin, outbox):
+    dora = make_user("dora@example.com", locale="de")
+    act(browser, "send_password_reset", dora, follow_redirects=True)
+    (message,) = outbox
+    assert "Passwort" in message.subject + message.body  # Flask-Security's German e-mail
+
+
 def test_actions_confirm_in_the_viewers_language(browser, admin):
     page = text(browser.get(USERS))
 
