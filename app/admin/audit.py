@@ -319,6 +319,7 @@ def init_audit(app: Flask) -> None:
     user_registered.connect(_on_registered, sender=app)
     user_confirmed.connect(_on_confirmed, sender=app)
     app.add_template_filter(action_label, "audit_action")
+    app.add_template_filter(object_type_label, "audit_object_type")
 
 
 def _on_login(sender, user, authn_via=None, **extra) -> None:
@@ -374,6 +375,7 @@ def action_label(action: str) -> str:
 
 
 def object_type_label(object_type: str) -> str:
+    """Name a kind of object in the viewer's language."""
     return str(OBJECT_TYPE_LABELS.get(object_type, object_type))
 
 
