@@ -61,6 +61,16 @@ class Config:
     PERMANENT_SESSION_LIFETIME = timedelta(days=14)
 
     # ------------------------------------------------------------------------------------------
+    # HTTP: security headers (app/core/http.py), the proxies in front, the host names served
+    # ------------------------------------------------------------------------------------------
+    SECURITY_HEADERS = True  # CSP without inline script, nosniff, frame denial, referrer policy
+    HSTS_SECONDS = 0  # Strict-Transport-Security on HTTPS responses when above 0
+    # How many proxies (nginx) stand in front and set X-Forwarded-For/-Proto/-Host; 0: none.
+    TRUSTED_PROXIES = 0
+    # Host names this site answers to (Flask refuses others); None accepts any, for development.
+    TRUSTED_HOSTS: list[str] | None = None
+
+    # ------------------------------------------------------------------------------------------
     # CSRF (Flask-WTF protects every POST, PUT, PATCH and DELETE)
     # ------------------------------------------------------------------------------------------
     WTF_CSRF_ENABLED = True
@@ -167,6 +177,12 @@ class ProductionConfig(Config):
     SECURITY_PASSWORD_SALT = os.environ.get("SECURITY_PASSWORD_SALT")
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    HSTS_SECONDS = 365 * 24 * 3600
+    TRUSTED_PROXIES = int(os.environ.get("SCHED_TRUSTED_PROXIES", "1"))  # nginx, deploy/
+    # SCHED_ALLOWED_HOSTS: the site's host names, comma-separated (flask check-deploy wants it).
+    TRUSTED_HOSTS = [
+        host.strip() for host in os.environ.get("SCHED_ALLOWED_HOSTS", "").split(",") if host.strip()
+    ] or None
 
     @classmethod
     def init_app(cls, app) -> None:

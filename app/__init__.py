@@ -33,6 +33,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
 def register_extensions(app: Flask) -> None:
     from app.accounts.security import init_security
     from app.core.db import init_db
+    from app.core.http import init_http
     from app.core.i18n import init_babel
     from app.extensions import csrf, db, mail, migrate
 
@@ -43,6 +44,7 @@ def register_extensions(app: Flask) -> None:
     mail.init_app(app)
     init_babel(app)
     init_security(app)
+    init_http(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -15,17 +15,20 @@ def init_admin(app: Flask) -> Admin:
     """Build the admin panel and its views for this app (a fresh set each time, as tests need)."""
     from app.admin import appointments, audit, translations, users
     from app.admin.views import DashboardView
+    from app.core.http import csp_nonce
 
     admin = Admin(
         name=_l("sched admin"),
         theme=Bootstrap4Theme(base_template="admin/sched_master.html"),
         index_view=DashboardView(name=_l("Dashboard"), url="/admin"),
+        csp_nonce_generator=csp_nonce,  # Flask-Admin's inline scripts; no others may run
     )
     appointments.add_views(admin)
     users.add_views(admin)
     audit.add_views(admin)
     translations.add_views(admin)
-    admin.init_app(app)
+    # Our templates first, so that they replace the few of Flask-Admin's that we rewrite.
     app.register_blueprint(templates)
+    admin.init_app(app)
     audit.init_audit(app)
     return admin
