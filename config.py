@@ -181,7 +181,9 @@ class ProductionConfig(Config):
     TRUSTED_PROXIES = int(os.environ.get("SCHED_TRUSTED_PROXIES", "1"))  # nginx, deploy/
     # SCHED_ALLOWED_HOSTS: the site's host names, comma-separated (flask check-deploy wants it).
     TRUSTED_HOSTS = [
-        host.strip() for host in os.environ.get("SCHED_ALLOWED_HOSTS", "").split(",") if host.strip()
+        host.strip()
+        for host in os.environ.get("SCHED_ALLOWED_HOSTS", "").split(",")
+        if host.strip()
     ] or None
 
     @classmethod

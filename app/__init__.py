@@ -20,6 +20,8 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     app.config.from_object(settings)
     settings.init_app(app)
     app.config.update(overrides or {})
+    # `flask` commands reset app.debug from FLASK_DEBUG; check-deploy judges what was configured.
+    app.config["DEBUG_AS_CONFIGURED"] = app.config["DEBUG"]
 
     register_extensions(app)
     register_blueprints(app)

@@ -34,7 +34,9 @@ SOURCE_LANGUAGE = "en"  # the language the strings are written in
 PO_WIDTH = 76  # pybabel's line width, so that files saved here and by pybabel do not churn
 
 # %(name)s, %s, %d ... (not %%), and {name} / {0} as in str.format.
-PERCENT_PLACEHOLDER = re.compile(r"%(?:\((?P<name>[^)]*)\))?[#0 +-]*(?:\d+|\*)?(?:\.\d+)?(?P<type>[a-zA-Z%])")
+PERCENT_PLACEHOLDER = re.compile(
+    r"%(?:\((?P<name>[^)]*)\))?[#0 +-]*(?:\d+|\*)?(?:\.\d+)?(?P<type>[a-zA-Z%])"
+)
 BRACE_PLACEHOLDER = re.compile(r"\{(?P<name>[A-Za-z_][\w.]*|\d*)(?:![rsa])?(?::[^{}]*)?\}")
 # What a browser reads as the start of a tag, a comment or a declaration: "<" then a letter,
 # "/", "!" or "?" ("a < b" is text).
@@ -69,7 +71,10 @@ def tags(text: str) -> set[str]:
 def _has_stray_markup(translation: str, source: str) -> bool:
     """Markup that is not one of the source's own tags (a tag left open, a comment ...)."""
     allowed = tags(source)
-    remainder = TAG.sub(lambda m: "" if " ".join(m.group(0).split()) in allowed else "<x>", translation)
+    def keep_unknown(match: re.Match) -> str:
+        return "" if " ".join(match.group(0).split()) in allowed else "<x>"
+
+    remainder = TAG.sub(keep_unknown, translation)
     return bool(MARKUP_START.search(remainder))
 
 
@@ -91,7 +96,9 @@ def translation_problems(source: str, translation: str, *, plural_form: bool = F
         if missing:
             problems.append(_("Placeholders missing: %(names)s", names=", ".join(missing)))
         if extra:
-            problems.append(_("Placeholders not in the original: %(names)s", names=", ".join(extra)))
+            problems.append(
+                _("Placeholders not in the original: %(names)s", names=", ".join(extra))
+            )
         if not missing and not extra:
             problems.append(_("The placeholders must be used as often as in the original."))
     new_tags = sorted(tags(translation) - tags(source))
@@ -198,7 +205,8 @@ def read_catalog(path: Path, language: str | None = None) -> Catalog:
     except FileNotFoundError:
         raise CatalogError(_("There is no catalog for this language yet.")) from None
     except Exception as error:  # Babel raises PoFileError, ValueError, UnicodeDecodeError ...
-        raise CatalogError(_("The file is not a valid .po catalog: %(error)s", error=error)) from None
+        message = _("The file is not a valid .po catalog: %(error)s", error=error)
+        raise CatalogError(message) from None
 
 
 # Babel's reader skips or guesses at lines it cannot parse; an upload must have none.
@@ -213,7 +221,8 @@ def parse_uploaded_catalog(data: bytes, language: str) -> Catalog:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise CatalogError(_("The file is not a valid .po catalog: it is not UTF-8 text.")) from None
+        message = _("The file is not a valid .po catalog: it is not UTF-8 text.")
+        raise CatalogError(message) from None
     for number, line in enumerate(text.splitlines(), start=1):
         if not PO_LINE.fullmatch(line):
             raise CatalogError(_("The file is not a valid .po catalog: line %(line)d is not "
@@ -221,7 +230,8 @@ def parse_uploaded_catalog(data: bytes, language: str) -> Catalog:
     try:
         return read_po(io.BytesIO(data), locale=language, abort_invalid=True)
     except Exception as error:
-        raise CatalogError(_("The file is not a valid .po catalog: %(error)s", error=error)) from None
+        message = _("The file is not a valid .po catalog: %(error)s", error=error)
+        raise CatalogError(message) from None
 
 
 def po_bytes(catalog: Catalog) -> bytes:

@@ -12,10 +12,12 @@ import click
 from babel.messages.catalog import Catalog
 from babel.messages.frontend import CommandLineInterface
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from app.core import catalogs
 from app.core.catalogs import translations_dir
 from app.core.demo import DatabaseNotEmpty, seed_demo
+from app.core.deploy import deploy_problems
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -105,7 +107,9 @@ def check_catalogs(directory: Path, languages: list[str]) -> list[str]:
     for msgid, _context in sorted(wanted - have, key=str):
         problems.append(f"messages.pot: missing {msgid!r} (run: flask translate update)")
     for msgid, _context in sorted(have - wanted, key=str):
-        problems.append(f"messages.pot: no longer in the code {msgid!r} (run: flask translate update)")
+        problems.append(
+            f"messages.pot: no longer in the code {msgid!r} (run: flask translate update)"
+        )
     for language in languages:
         path = catalogs.po_path(language, directory)
         name = path.relative_to(directory)
@@ -185,6 +189,19 @@ def translate_check() -> None:
     click.echo("All catalogs are complete and consistent.")
 
 
+@click.command("check-deploy")
+@with_appcontext
+def check_deploy_command() -> None:
+    """Report every unsafe production setting; exit non-zero if there is any."""
+    problems = deploy_problems(current_app.config)
+    for text in problems:
+        click.echo(f"- {text}", err=True)
+    if problems:
+        raise click.ClickException(f"{len(problems)} deployment problems.")
+    click.echo("No deployment problems found.")
+
+
 def init_commands(app: Flask) -> None:
+    app.cli.add_command(check_deploy_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(translate)

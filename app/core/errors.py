@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 # Our own wording, so that every error reads in the user's language.
 ERROR_TEXTS = {
@@ -30,6 +31,10 @@ def wants_json() -> bool:
 def handle_http_error(error: HTTPException):
     if error.response is not None:
         return error.response
+    if isinstance(error, SecurityError):
+        # A host name the site does not serve: nothing may be built from it (no page, no links).
+        text = gettext("Bad request: unknown host.")
+        return text, 400, {"Content-Type": "text/plain; charset=utf-8"}
     code = error.code or 500
     title, message = ERROR_TEXTS.get(code, (error.name, error.description))
     if isinstance(error, CSRFError):

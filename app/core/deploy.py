@@ -1,0 +1,66 @@
+"""``flask check-deploy``: every setting that makes a deployment unsafe, like Django's
+``check --deploy``. It reads the settings the app was built with (set SCHED_CONFIG=production
+and the production environment before running it) and names each problem with its fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+MIN_SECRET_LENGTH = 32
+MIN_SECRET_DISTINCT_CHARACTERS = 10
+MIN_HSTS_SECONDS = 180 * 24 * 3600
+INSECURE_MAIL_BACKENDS = ("locmem", "console", "dummy", "app.core.mail.DevelopmentEmailBackend")
+
+
+def _weak(secret: object) -> bool:
+    return (
+        not isinstance(secret, str)
+        or len(secret) < MIN_SECRET_LENGTH
+        or len(set(secret)) < MIN_SECRET_DISTINCT_CHARACTERS
+        or "testing" in secret
+        or "not-for-production" in secret
+    )
+
+
+def deploy_problems(config: Mapping) -> list[str]:
+    """What is unsafe in these settings for a public deployment, each with how to fix it."""
+    problems = []
+
+    def problem(condition: bool, text: str) -> None:
+        if condition:
+            problems.append(text)
+
+    debug = config.get("DEBUG") or config.get("DEBUG_AS_CONFIGURED")
+    problem(bool(debug), "DEBUG is on: tracebacks and the debugger are public "
+            "(SCHED_CONFIG=production).")
+    problem(bool(config.get("TESTING")), "TESTING is on: errors propagate and checks are relaxed "
+            "(SCHED_CONFIG=production).")
+    for name in ("SECRET_KEY", "SECURITY_PASSWORD_SALT"):
+        problem(_weak(config.get(name)), f"{name} is missing or weak: set a random value of at "
+                f"least {MIN_SECRET_LENGTH} characters in the environment.")
+    problem(bool(config.get("SECRET_KEY"))
+            and config.get("SECRET_KEY") == config.get("SECURITY_PASSWORD_SALT"),
+            "SECRET_KEY and SECURITY_PASSWORD_SALT are the same: use two different values.")
+    for cookie in ("SESSION_COOKIE", "REMEMBER_COOKIE"):
+        problem(not config.get(f"{cookie}_SECURE"),
+                f"{cookie}_SECURE is off: the cookie would travel over plain HTTP.")
+        problem(not config.get(f"{cookie}_HTTPONLY"),
+                f"{cookie}_HTTPONLY is off: scripts could read the cookie.")
+        problem(str(config.get(f"{cookie}_SAMESITE")) not in ("Lax", "Strict"),
+                f"{cookie}_SAMESITE is not Lax or Strict: other sites could send it along.")
+    problem(not config.get("TRUSTED_HOSTS"),
+            "No trusted hosts: set SCHED_ALLOWED_HOSTS to the site's host names.")
+    problem(not config.get("WTF_CSRF_ENABLED"), "CSRF protection is off (WTF_CSRF_ENABLED).")
+    problem(bool(config.get("SECURITY_CSRF_IGNORE_UNAUTH_ENDPOINTS")),
+            "Flask-Security skips CSRF on login and registration "
+            "(SECURITY_CSRF_IGNORE_UNAUTH_ENDPOINTS).")
+    problem(not config.get("SECURITY_HEADERS"), "Security headers are off (SECURITY_HEADERS): "
+            "no CSP, X-Frame-Options, X-Content-Type-Options or Referrer-Policy.")
+    problem(int(config.get("HSTS_SECONDS") or 0) < MIN_HSTS_SECONDS,
+            "HSTS is off or short (HSTS_SECONDS): browsers may be talked into plain HTTP.")
+    problem(config.get("SECURITY_PASSWORD_HASH") != "argon2",
+            "Passwords are not hashed with argon2 (SECURITY_PASSWORD_HASH).")
+    problem(config.get("MAIL_BACKEND") in INSECURE_MAIL_BACKENDS,
+            "Mail is not sent (MAIL_BACKEND is a development or test backend).")
+    return problems

@@ -1,0 +1,135 @@
+"""Security headers, the proxy in front, trusted hosts, the health check and check-deploy."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import pytest
+from sqlalchemy import text
+
+from app import create_app
+from app.core.deploy import deploy_problems
+from app.extensions import db
+from tests.factories import make_user
+
+
+def test_every_page_carries_the_security_headers(client):
+    response = client.get("/login")
+    headers = response.headers
+    csp = headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert "Strict-Transport-Security" not in headers  # plain HTTP in tests; HTTPS gets it below
+    # No inline script on the public pages, nor inline event handlers.
+    page = response.get_data(as_text=True)
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page)
+    assert not re.search(r"\son[a-z]+=", page)
+
+
+def test_the_admin_panels_inline_scripts_carry_this_requests_nonce(app, browser):
+    make_user("ada@example.com", roles=("admin",))
+    browser.login("ada@example.com")
+    response = browser.get("/admin/users/")
+    nonce = re.search(r"'nonce-([^']+)'", response.headers["Content-Security-Policy"]).group(1)
+    page = response.get_data(as_text=True)
+    inline = re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", page)
+    assert all(f'nonce="{nonce}"' in attributes for attributes in inline)
+    assert not re.search(r"\sonclick=\"return modelActions", page)  # bound by js/admin.js
+    other = browser.get("/admin/users/").headers["Content-Security-Policy"]
+    assert nonce not in other  # a fresh one every time
+
+
+@pytest.fixture
+def production(monkeypatch, database_url):
+    monkeypatch.setenv("SECRET_KEY", secrets.token_urlsafe(48))
+    monkeypatch.setenv("SECURITY_PASSWORD_SALT", secrets.token_urlsafe(48))
+
+    def build(**settings):
+        return create_app("production", {"SQLALCHEMY_DATABASE_URI": database_url, **settings})
+
+    return build
+
+
+def test_production_sends_hsts_over_https_and_trusts_one_proxy(production):
+    app = production(TRUSTED_HOSTS=["sched.example.org"])
+    seen = {}
+
+    @app.get("/_whoami")
+    def whoami():
+        from flask import request
+
+        seen["addr"] = request.remote_addr
+        return ""
+
+    client = app.test_client()
+    behind_nginx = {
+        "X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7", "Host": "sched.example.org",
+    }
+    response = client.get("/login", headers=behind_nginx)
+    assert response.status_code == 200
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    assert "Secure" in response.headers["Set-Cookie"] and "HttpOnly" in response.headers["Set-Cookie"]
+
+    # A client that forges its own X-Forwarded-For: nginx appends the real address last,
+    # and only that last hop is believed.
+    client.get("/_whoami", headers={**behind_nginx, "X-Forwarded-For": "10.0.0.1, 203.0.113.7"})
+    assert seen["addr"] == "203.0.113.7"
+
+
+def test_production_answers_only_its_own_host_names(production):
+    app = production(TRUSTED_HOSTS=["sched.example.org"])
+    client = app.test_client()
+    assert client.get("/login", headers={"Host": "evil.example"}).status_code == 400
+    assert client.get("/login", headers={"Host": "sched.example.org"}).status_code == 200
+
+
+def test_healthz_answers_when_the_database_does(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_healthz_is_503_when_the_database_is_gone(tmp_path):
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/missing/dir/db"})
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "unavailable"}
+
+
+def check_deploy(app):
+    return app.test_cli_runner().invoke(args=["check-deploy"])
+
+
+def test_check_deploy_passes_a_safe_production_setup(production):
+    result = check_deploy(production(TRUSTED_HOSTS=["sched.example.org"]))
+    assert result.exit_code == 0, result.output
+    assert "No deployment problems" in result.output
+
+
+@pytest.mark.parametrize("settings, complaint", [
+    ({"DEBUG": True}, "DEBUG is on"),
+    ({"SECRET_KEY": "short"}, "SECRET_KEY is missing or weak"),
+    ({"SECURITY_PASSWORD_SALT": "a" * 64}, "SECURITY_PASSWORD_SALT is missing or weak"),
+    ({"SESSION_COOKIE_SECURE": False}, "SESSION_COOKIE_SECURE is off"),
+    ({"SESSION_COOKIE_HTTPONLY": False}, "SESSION_COOKIE_HTTPONLY is off"),
+    ({"REMEMBER_COOKIE_SAMESITE": None}, "REMEMBER_COOKIE_SAMESITE is not Lax or Strict"),
+    ({"TRUSTED_HOSTS": None}, "No trusted hosts"),
+    ({"WTF_CSRF_ENABLED": False}, "CSRF protection is off"),
+    ({"SECURITY_HEADERS": False}, "Security headers are off"),
+    ({"HSTS_SECONDS": 0}, "HSTS is off"),
+])
+def test_check_deploy_names_each_unsafe_setting_and_fails(production, settings, complaint):
+    result = check_deploy(production(**{"TRUSTED_HOSTS": ["sched.example.org"], **settings}))
+    assert result.exit_code == 1
+    assert complaint in result.output
+
+
+def test_the_development_and_test_settings_are_not_fit_for_production(app):
+    problems = deploy_problems(app.config)
+    assert any("TESTING is on" in p for p in problems)
+    assert any("SECRET_KEY" in p for p in problems)
