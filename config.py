@@ -131,6 +131,8 @@ class Config:
     # Pages
     # ------------------------------------------------------------------------------------------
     APPOINTMENTS_PER_PAGE = 20
+    # The site's public address, for links in e-mails sent outside a request (reminders).
+    SITE_URL = os.environ.get("SCHED_SITE_URL", "http://127.0.0.1:5000")
 
     @classmethod
     def init_app(cls, app) -> None:

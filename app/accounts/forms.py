@@ -10,6 +10,7 @@ from wtforms import SelectField, StringField
 from wtforms.validators import AnyOf, Length, Optional
 
 from app.core.timezones import timezone_names
+from app.scheduling.reminders import ReminderField
 
 
 class ProfileFieldsMixin:
@@ -41,6 +42,11 @@ class RegisterForm(ProfileFieldsMixin, RegisterFormV2):
 
 
 class ProfileForm(ProfileFieldsMixin, FlaskForm):
+    reminder_minutes_default = ReminderField(
+        _l("Reminder e-mail"),
+        description=_l("What new appointments start with; each can have its own."),
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.set_profile_choices()

@@ -60,6 +60,8 @@ class User(db.Model, fs_models.FsUserMixin):
     # The longest appointment the user has ever had, in seconds: calendar queries look this far
     # back for appointments that began earlier and still run (see scheduling.models).
     longest_appointment_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The reminder new appointments start with, in minutes before the start (None: none).
+    reminder_minutes_default: Mapped[int | None] = mapped_column(default=None)
 
     def regenerate_calendar_token(self) -> None:
         self.calendar_token = secrets.token_urlsafe(32)

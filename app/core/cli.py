@@ -189,6 +189,15 @@ def translate_check() -> None:
     click.echo("All catalogs are complete and consistent.")
 
 
+@click.command("send-reminders")
+@with_appcontext
+def send_reminders_command() -> None:
+    """Send the reminder e-mails that are due (uWSGI's cron runs this every minute)."""
+    from app.scheduling.reminders import send_reminders
+
+    click.echo(f"{send_reminders()} reminders sent.")
+
+
 @click.command("check-deploy")
 @with_appcontext
 def check_deploy_command() -> None:
@@ -203,5 +212,6 @@ def check_deploy_command() -> None:
 
 def init_commands(app: Flask) -> None:
     app.cli.add_command(check_deploy_command)
+    app.cli.add_command(send_reminders_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(translate)

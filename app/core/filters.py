@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from babel.dates import format_interval, format_skeleton, format_time
 from babel.lists import format_list
@@ -52,13 +52,19 @@ def duration_filter(value: timedelta | None) -> str:
     return format_list(parts, locale=get_locale())
 
 
-def timespan_filter(start: datetime, end: datetime, all_day: bool = False) -> str:
+def timespan_filter(
+    start: datetime, end: datetime, all_day: bool = False, zone: tzinfo | None = None
+) -> str:
     """Format when something happens, as compactly as the viewer's language allows.
 
-    "Mon, May 4, 2026, 10:00 – 11:30 AM"; all-day: "Mon, May 4 – Wed, May 6, 2026".
+    "Mon, May 4, 2026, 10:00 – 11:30 AM"; all-day: "Mon, May 4 – Wed, May 6, 2026". On the
+    viewer's clock, or on ``zone``'s (an e-mail to someone other than the viewer).
     """
     locale = get_locale()
-    start, end = to_user_timezone(start), to_user_timezone(end)
+    if zone is not None:
+        start, end = start.astimezone(zone), end.astimezone(zone)
+    else:
+        start, end = to_user_timezone(start), to_user_timezone(end)
     if all_day:
         return format_interval(start.date(), end.date(), DAY_SKELETON, locale=locale)
     time_skeleton = "hm" if "h" in locale.time_formats["short"].pattern else "Hm"
@@ -74,6 +80,11 @@ def timespan_filter(start: datetime, end: datetime, all_day: bool = False) -> st
 def _date_and_time(moment: datetime, time_text: str, locale) -> str:
     day = format_skeleton(DAY_SKELETON, moment, locale=locale)
     return locale.datetime_formats["medium"].format(time_text, day)
+
+
+def minutes_filter(minutes: int) -> str:
+    """A lead time in minutes as words: "30 minutes", "1 day"."""
+    return format_timedelta(timedelta(minutes=minutes), threshold=1.0)
 
 
 def percent_filter(value: float) -> str:
@@ -96,6 +107,7 @@ def init_template_helpers(app: Flask) -> None:
     app.add_template_filter(duration_filter, "duration")
     app.add_template_filter(nl2br_filter, "nl2br")
     app.add_template_filter(percent_filter, "percent")
+    app.add_template_filter(minutes_filter, "minutes")
     app.add_template_filter(timespan_filter, "timespan")
     app.add_template_global(get_locale, "current_locale")
     app.add_template_global(get_timezone, "current_timezone")

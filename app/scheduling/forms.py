@@ -33,6 +33,7 @@ from app.core.validators import (
 from app.extensions import db
 from app.scheduling.ical import ICalendarError, ParsedEvent, parse_ics
 from app.scheduling.models import DESCRIPTION_MAX, LOCATION_MAX, TITLE_MAX, Appointment
+from app.scheduling.reminders import ReminderField
 
 HTML_DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
 PROPOSED_START_FORMAT = "%Y-%m-%dT%H:%M"
@@ -85,6 +86,7 @@ class AppointmentForm(FlaskForm):
         _l("Description"),
         validators=[Length(max=DESCRIPTION_MAX), NoControlCharacters()],
     )
+    reminder_minutes = ReminderField(_l("Reminder e-mail"))
     confirm_overlap = ConfirmButton(_l("Save anyway"))
 
     def validate(self, extra_validators=None) -> bool:

@@ -27,6 +27,8 @@ class Appointment(db.Model):
         Index("ix_appointment_title_id", "title", "id"),
         Index("ix_appointment_location_id", "location", "id"),
         Index("ix_appointment_all_day_id", "all_day", "id"),
+        # The reminders still to send, for `flask send-reminders` (app/scheduling/reminders.py).
+        Index("ix_appointment_remind_at", "remind_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -40,6 +42,10 @@ class Appointment(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     modified: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+    # An e-mail this many minutes before the start (None: none); remind_at follows from it.
+    reminder_minutes: Mapped[int | None] = mapped_column(default=None)
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     owner: Mapped[User] = relationship()
 
@@ -72,6 +78,21 @@ class Appointment(db.Model):
 
     def __repr__(self) -> str:
         return f"<Appointment {self.id} {self.title!r} {self.start.isoformat()}>"
+
+
+@event.listens_for(Session, "before_flush")
+def _schedule_reminders(session: Session, flush_context, instances) -> None:
+    """Keep remind_at in step with the start and the lead time; a moved reminder is due again."""
+    for obj in (*session.new, *session.dirty):
+        if not isinstance(obj, Appointment) or obj.start is None:
+            continue
+        remind_at = (
+            None if obj.reminder_minutes is None
+            else obj.start - timedelta(minutes=obj.reminder_minutes)
+        )
+        if remind_at != obj.remind_at:
+            obj.remind_at = remind_at
+            obj.reminder_sent_at = None
 
 
 @event.listens_for(Session, "before_flush")

@@ -48,7 +48,11 @@ def appointment_list():
 @bp.route("/create/", methods=["GET", "POST"])
 @auth_required()
 def appointment_create():
-    form = AppointmentForm(data=proposed_times(request.args) if request.method == "GET" else None)
+    data = None
+    if request.method == "GET":
+        reminder = current_user.reminder_minutes_default
+        data = {**proposed_times(request.args), "reminder_minutes": reminder}
+    form = AppointmentForm(data=data)
     overlaps = []
     if form.validate_on_submit():
         overlaps = form.overlaps_to_confirm(current_user)

@@ -1,0 +1,130 @@
+"""Reminder e-mails: chosen per appointment with a profile default, sent once when due, in the
+owner's language and time zone, even with several senders at the same moment."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.scheduling import reminders
+from app.scheduling.models import Appointment
+from app.scheduling.reminders import send_reminders
+from tests.factories import make_appointment, make_user
+
+UTC = timezone.utc
+
+
+def soon(hours: float = 1) -> datetime:
+    return (datetime.now(UTC) + timedelta(hours=hours)).replace(microsecond=0)
+
+
+def test_the_form_offers_reminders_and_the_profile_sets_the_default(app, logged_in, user):
+    response = logged_in.submit("/account/", {
+        "full_name": "Olive Owner", "locale": "en", "timezone": "Europe/Berlin",
+        "reminder_minutes_default": "60",
+    })
+    assert response.status_code == 302
+    form = logged_in.get("/appointments/create/").get_data(as_text=True)
+    assert '<option selected value="60">1 hour before</option>' in form
+
+    response = logged_in.submit("/appointments/create/", {
+        "title": "Dentist", "start": "2030-05-04T10:00", "end": "2030-05-04T11:00",
+        "reminder_minutes": "1440",
+    })
+    assert response.status_code == 302
+    appointment = db.session.scalar(select(Appointment).filter_by(title="Dentist"))
+    assert appointment.reminder_minutes == 1440
+    # 10:00 in Berlin (summer time) is 08:00 UTC; a day before.
+    assert appointment.remind_at == datetime(2030, 5, 3, 8, tzinfo=UTC)
+    assert "1 day before" in logged_in.get(f"/appointments/{appointment.id}/").get_data(as_text=True)
+
+
+def test_an_unknown_reminder_choice_is_refused_next_to_the_field(app, logged_in):
+    response = logged_in.submit("/appointments/create/", {
+        "title": "Dentist", "start": "2030-05-04T10:00", "end": "2030-05-04T11:00",
+        "reminder_minutes": "7",
+    })
+    assert response.status_code == 200
+    assert "Not a valid choice" in response.get_data(as_text=True)
+    assert db.session.scalar(select(Appointment).filter_by(title="Dentist")) is None
+
+
+def test_due_reminders_are_sent_once_in_the_owners_language_and_zone(app, outbox):
+    dora = make_user("dora@example.com", locale="de", timezone="Europe/Berlin", full_name="Dora")
+    start = soon(0.5)
+    make_appointment(dora, title="Zahnarzt", start=start, end=start + timedelta(hours=1),
+                     reminder_minutes=60, location="Hauptstraße 1")
+    make_appointment(dora, title="Not yet", start=soon(5), reminder_minutes=60)
+    make_appointment(dora, title="No reminder", start=soon(0.5))
+
+    assert send_reminders() == 1
+    (message,) = outbox
+    assert message.to == ["dora@example.com"]
+    local = start.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Berlin"))
+    assert "Zahnarzt" in message.subject and local.strftime("%H:%M") in message.subject
+    assert "Erinnerung" in message.subject  # German
+    assert "Hauptstraße 1" in message.body and "http://127.0.0.1:5000/appointments/" in message.body
+    assert send_reminders() == 0 and len(outbox) == 1  # never twice
+
+
+def test_no_reminder_after_the_start_and_a_moved_appointment_reminds_again(app, outbox):
+    owner = make_user("owen@example.com")
+    make_appointment(owner, title="Gone", start=soon(-1), reminder_minutes=10)
+    moved = make_appointment(owner, title="Moved", start=soon(0.1), reminder_minutes=30)
+    assert send_reminders() == 1
+    moved.start, moved.end = soon(0.2), soon(0.3)
+    db.session.commit()
+    assert moved.reminder_sent_at is None
+    assert send_reminders() == 1
+    assert [m.subject.split(",")[0] for m in outbox] == ["Reminder: Moved", "Reminder: Moved"]
+
+
+def test_a_failed_send_is_tried_again_next_time(app, outbox, monkeypatch):
+    owner = make_user("owen@example.com")
+    appointment = make_appointment(owner, title="Flaky", start=soon(0.2), reminder_minutes=30)
+
+    def broken(self, *args, **kwargs):
+        raise ConnectionRefusedError("mail server down")
+
+    monkeypatch.setattr(reminders.EmailMessage, "send", broken)
+    assert send_reminders() == 0
+    db.session.refresh(appointment)
+    assert appointment.reminder_sent_at is None
+    monkeypatch.undo()
+    assert send_reminders() == 1 and len(outbox) == 1
+
+
+def test_senders_running_at_the_same_moment_send_each_reminder_once(app, outbox):
+    owner = make_user("owen@example.com")
+    for number in range(20):
+        make_appointment(owner, title=f"Meeting {number}", start=soon(0.5), reminder_minutes=60)
+    db.session.remove()
+    start = threading.Barrier(4)
+    counts = []
+
+    def sender():
+        with app.app_context():
+            start.wait()
+            counts.append(send_reminders())
+            db.session.remove()
+
+    threads = [threading.Thread(target=sender) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sum(counts) == 20
+    assert sorted(m.subject.split(",")[0] for m in outbox) == sorted(
+        f"Reminder: Meeting {n}" for n in range(20)
+    )
+
+
+def test_the_command_sends_what_is_due(app, outbox):
+    owner = make_user("owen@example.com")
+    make_appointment(owner, title="Call", start=soon(0.2), reminder_minutes=30)
+    result = app.test_cli_runner().invoke(args=["send-reminders"])
+    assert result.exit_code == 0 and "1 reminders sent." in result.output
+    assert len(outbox) == 1
