@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from app.extensions import db
-from tests.e2e.test_user_journey import log_in
+from tests.e2e.test_user_journey import csp_violations, log_in
 from tests.factories import make_appointment, make_user
 
 pytestmark = pytest.mark.browser
@@ -62,6 +62,7 @@ def test_navigate_months_and_weeks_and_open_an_appointment(page: Page, live_serv
 
 def test_create_from_an_empty_day_and_an_empty_slot(page: Page, live_server):
     user_with_appointments(live_server, "slot@example.com", timezone="Europe/Berlin")
+    refused = csp_violations(page)
     log_in(page, "slot@example.com")
     page.goto("/calendar/month/2026/5/")
     # A click on the empty part of 12 May.
@@ -80,6 +81,7 @@ def test_create_from_an_empty_day_and_an_empty_slot(page: Page, live_server):
     expect(page.locator("a.event", has_text="Made from the grid")).to_contain_text(
         re.compile(r"3:00\s*PM")
     )
+    assert refused == []  # the calendar's scripts all run under the Content-Security-Policy
 
 
 def test_german_user_sees_german_names_and_monday_first(page: Page, live_server):

@@ -53,7 +53,16 @@ def save_screenshot(page: Page, path) -> None:
         shutil.copy(path, os.path.join(directory, f"e2e-{path.name}"))
 
 
+def csp_violations(page) -> list[str]:
+    """Collect what the browser refuses under the site's Content-Security-Policy."""
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    return refused
+
+
 def test_register_confirm_log_in_and_manage_an_appointment(page, live_server, tmp_path):
+    refused = csp_violations(page)
     # Register.
     page.goto("/")
     page.get_by_role("link", name="Create an account").click()
@@ -177,6 +186,8 @@ def test_register_confirm_log_in_and_manage_an_appointment(page, live_server, tm
     page.goto("/appointments/")
     expect(page).to_have_url(re.compile(r"/login\?next="))
     expect(page.locator("#password")).to_be_visible()
+    # Every script ran from our files: nothing was refused by the Content-Security-Policy.
+    assert refused == []
 
 
 def test_form_error_is_shown_next_to_its_field_and_nothing_is_stored(page, live_server):
