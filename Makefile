@@ -20,7 +20,7 @@ run: install instance/secrets.json translations migrate
 	@sed 's/^/  /' instance/demo-accounts.txt
 	@echo "Mail sent by the app is printed here and saved in instance/mail/."
 	@echo
-	$(FLASK) run --debug --host 127.0.0.1 --port 5000
+	env -u SCHED_SOCKET SCHED_CONFIG=development SCHED_HTTP=127.0.0.1:5000 $(BIN)/uwsgi --ini uwsgi.ini
 
 ## test: install what the tests need and run the whole suite
 test: install system-packages translations

@@ -86,7 +86,13 @@ def uwsgi_server(
         "SCHED_HTTP": f"127.0.0.1:{port}",
         "DATABASE_URL": database if isinstance(database, str) else f"sqlite:///{database}",
         "SCHED_WSGI_MODULE": WSGI_MODULE,
+        # Measured as served in production, with a stats socket and reload file of its own
+        # (not those of a `make run` on the same checkout).
+        "SCHED_CONFIG": "production",
+        "SCHED_STATS": str(log.with_name(f"{log.stem}-stats.sock")),
+        "SCHED_RELOAD_FILE": str(log.with_name(f"{log.stem}-reload")),
     }
+    env.pop("SCHED_SOCKET", None)
     with open(log, "wb") as log_file:
         process = subprocess.Popen(
             [str(UWSGI), "--ini", str(UWSGI_INI)],

@@ -1,15 +1,20 @@
-"""Real uWSGI processes started from uwsgi.ini serve the app and its static files."""
+"""Real uWSGI processes started from uwsgi.ini serve the app and its static files, reload
+gracefully, replace dead workers and report on their stats socket."""
 
 from __future__ import annotations
 
 import html as html_lib
+import json
 import os
 import re
 import shutil
 import signal
 import socket
+import stat
+import struct
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -17,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -24,6 +30,9 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 UWSGI = Path(sys.executable).with_name("uwsgi")
 WORKERS = 2  # processes in uwsgi.ini
 SECRET = "uWSGI-test-secret-0123456789-abcdefghijklmnop"
+STATS_SOCKET = "stats.sock"  # in the test's tmp_path, like the reload file
+RELOAD_FILE = "reload"
+READY = "WSGI app 0 (mountpoint='') ready"
 
 pytestmark = pytest.mark.uwsgi
 
@@ -43,21 +52,21 @@ def fetch(url: str) -> tuple[int, dict[str, str], str]:
             return error.code, dict(error.headers), error.read().decode()
 
 
-@pytest.fixture
-def uwsgi_server(migrated_database, tmp_path):
-    database = tmp_path / "sched.db"
-    shutil.copy(migrated_database, database)
-    shutil.copytree(PROJECT_DIR / "translations", tmp_path / "translations")
-    port = free_port()
-    env = {
-        **os.environ,
-        "SCHED_TRANSLATIONS_DIR": str(tmp_path / "translations"),
-        "SCHED_HTTP": f"127.0.0.1:{port}",
-        "DATABASE_URL": f"sqlite:///{database}",
-        "SECRET_KEY": SECRET,
-        "SECURITY_PASSWORD_SALT": SECRET[::-1],
-    }
+def serving_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a test's uWSGI: production settings, its files in tmp_path."""
+    env = {k: v for k, v in os.environ.items() if k not in ("SCHED_SOCKET", "SCHED_HTTP")}
+    env.update({
+        "SCHED_CONFIG": "production",
+        "SCHED_STATS": str(tmp_path / STATS_SOCKET),
+        "SCHED_RELOAD_FILE": str(tmp_path / RELOAD_FILE),
+    })
+    return env
+
+
+def start_uwsgi(env: dict[str, str], tmp_path: Path) -> subprocess.Popen:
+    """Start `uwsgi --ini uwsgi.ini`, logging to tmp_path/uwsgi.log, and wait until it serves."""
     log = tmp_path / "uwsgi.log"
+    (tmp_path / RELOAD_FILE).touch()  # as the production default is: present from the start
     with open(log, "wb") as log_file:
         process = subprocess.Popen(
             [str(UWSGI), "--ini", str(PROJECT_DIR / "uwsgi.ini")],
@@ -65,20 +74,72 @@ def uwsgi_server(migrated_database, tmp_path):
         )
     # Ready when every worker has loaded the app (lazy-apps loads it after the fork).
     deadline = time.monotonic() + 30
-    while log.read_text().count("WSGI app 0 (mountpoint='') ready") < WORKERS:
+    while log.read_text().count(READY) < WORKERS:
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             process.wait()
             pytest.fail(f"uWSGI did not start:\n{log.read_text()}")
         time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
+    return process
+
+
+def stop_uwsgi(process: subprocess.Popen, tmp_path: Path) -> None:
+    """Stop uWSGI as its service manager would, and check that it exits cleanly."""
     process.send_signal(signal.SIGTERM)
     try:
-        assert process.wait(timeout=15) == 0, log.read_text()
+        assert process.wait(timeout=15) == 0, (tmp_path / "uwsgi.log").read_text()
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+def uwsgi_server(database_url, tmp_path):
+    shutil.copytree(PROJECT_DIR / "translations", tmp_path / "translations")
+    port = free_port()
+    env = {
+        **serving_env(tmp_path),
+        "SCHED_TRANSLATIONS_DIR": str(tmp_path / "translations"),
+        "SCHED_HTTP": f"127.0.0.1:{port}",
+        "DATABASE_URL": database_url,  # the test's own copy, SQLite or PostgreSQL
+        "SECRET_KEY": SECRET,
+        "SECURITY_PASSWORD_SALT": SECRET[::-1],
+    }
+    process = start_uwsgi(env, tmp_path)
+    yield f"http://127.0.0.1:{port}"
+    stop_uwsgi(process, tmp_path)
+
+
+def read_stats(path: Path) -> dict:
+    """Read the JSON that uWSGI's stats socket sends on each connection."""
+    with socket.socket(socket.AF_UNIX) as conn:
+        conn.settimeout(5)
+        conn.connect(str(path))
+        chunks = []
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+    return json.loads(b"".join(chunks))
+
+
+def accepting_workers(stats_socket: Path) -> dict[int, int]:
+    """Worker id -> pid of the workers that have loaded the app and accept requests."""
+    return {
+        worker["id"]: worker["pid"]
+        for worker in read_stats(stats_socket)["workers"]
+        if worker["pid"] > 0 and worker["accepting"]
+    }
+
+
+def wait_until(condition, timeout: float, failure):
+    """Poll ``condition`` until it returns something true, and return that; after ``timeout``
+    seconds, fail with the message ``failure()`` builds then."""
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        if time.monotonic() > deadline:
+            pytest.fail(failure())
+        time.sleep(0.1)
+    return result
 
 
 def test_uwsgi_serves_pages_and_static_files(uwsgi_server):
@@ -138,7 +199,9 @@ def test_a_saved_translation_shows_in_every_worker_at_once(uwsgi_server, tmp_pat
 
 
 def test_uwsgi_refuses_to_start_without_secrets(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "SECURITY_PASSWORD_SALT")}
+    env = serving_env(tmp_path)
+    env.pop("SECRET_KEY", None)
+    env.pop("SECURITY_PASSWORD_SALT", None)
     env["SCHED_HTTP"] = f"127.0.0.1:{free_port()}"
     result = subprocess.run(
         [str(UWSGI), "--ini", str(PROJECT_DIR / "uwsgi.ini")],
@@ -146,3 +209,178 @@ def test_uwsgi_refuses_to_start_without_secrets(tmp_path):
     )
     assert result.returncode != 0
     assert b"SECRET_KEY must be set" in result.stdout + result.stderr
+
+
+def test_the_stats_socket_answers_json_with_the_workers(uwsgi_server, tmp_path):
+    stats = read_stats(tmp_path / STATS_SOCKET)
+
+    workers = stats["workers"]
+    assert [worker["id"] for worker in workers] == list(range(1, WORKERS + 1))
+    assert all(worker["pid"] > 0 and worker["accepting"] == 1 for worker in workers)
+    assert len({stats["pid"], *(worker["pid"] for worker in workers)}) == WORKERS + 1
+    assert [s["name"] for s in stats["sockets"]] == [urlsplit(uwsgi_server).netloc]
+    # No per-thread details: they would show a request in progress, its cookies included.
+    assert not any("cores" in worker for worker in workers)
+
+
+def test_a_chain_reload_under_traffic_loses_no_request(uwsgi_server, tmp_path):
+    """Touching the reload file replaces every worker, one at a time, while clients keep asking."""
+    stats_socket, reload_file = tmp_path / STATS_SOCKET, tmp_path / RELOAD_FILE
+    log = tmp_path / "uwsgi.log"
+    before = accepting_workers(stats_socket)
+    assert len(before) == WORKERS
+    stop = threading.Event()
+
+    def client() -> list[tuple[float, int | str]]:
+        """Ask for the login page until told to stop; return when each answer came, and what."""
+        answers = []
+        while not stop.is_set():
+            try:
+                status = fetch(f"{uwsgi_server}/login")[0]
+            except OSError as error:  # URLError, a reset connection, a timeout
+                status = repr(error)
+            answers.append((time.monotonic(), status))
+        return answers
+
+    def all_replaced() -> dict[int, int] | None:
+        workers = accepting_workers(stats_socket)
+        if workers.keys() == before.keys() and not set(workers.values()) & set(before.values()):
+            return workers
+        return None
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        clients = [pool.submit(client) for _ in range(4)]
+        try:
+            time.sleep(0.5)
+            # uWSGI compares modification times in whole seconds.
+            while time.time() < int(reload_file.stat().st_mtime) + 1:
+                time.sleep(0.05)
+            reload_file.touch()
+            touched_at = time.monotonic()
+            after = wait_until(
+                all_replaced, 30, lambda: f"the workers were not all replaced:\n{log.read_text()}"
+            )
+            wait_until(lambda: "chain reloading complete" in log.read_text(), 10, log.read_text)
+            replaced_at = time.monotonic()
+            time.sleep(0.5)
+        finally:
+            stop.set()
+        answers = [answer for future in clients for answer in future.result(timeout=30)]
+
+    statuses = [status for _, status in answers]
+    assert statuses and set(statuses) == {200}, [s for s in statuses if s != 200][:5]
+    # Answers kept coming while the workers were replaced: no pause while a new worker loaded the
+    # app (~1 s here), as there is when every worker reloads at once.
+    during = sorted(at for at, _ in answers if touched_at <= at <= replaced_at)
+    assert len(during) >= 10
+    assert max(b - a for a, b in zip([touched_at, *during], [*during, replaced_at])) < 0.5
+    assert "chain reload !!!" in log.read_text()
+    assert all(f"Respawned uWSGI worker {wid} (new pid: {pid})" in log.read_text()
+               for wid, pid in after.items())
+
+
+def test_a_killed_worker_is_replaced_and_the_service_keeps_answering(uwsgi_server, tmp_path):
+    stats_socket, log = tmp_path / STATS_SOCKET, tmp_path / "uwsgi.log"
+    before = accepting_workers(stats_socket)
+    victim, survivor = sorted(before)
+
+    def replaced() -> dict[int, int] | None:
+        workers = accepting_workers(stats_socket)
+        return workers if workers.get(victim, before[victim]) != before[victim] else None
+
+    os.kill(before[victim], signal.SIGKILL)
+    assert [fetch(f"{uwsgi_server}/login")[0] for _ in range(10)] == [200] * 10
+
+    after = wait_until(
+        replaced, 30, lambda: f"worker {victim} was not replaced:\n{log.read_text()}"
+    )
+    assert after[survivor] == before[survivor]
+    assert f"worker {victim} (pid: {before[victim]}) died, killed by signal 9" in log.read_text()
+
+    # The new worker serves too: ask in parallel until it has answered (bounded).
+    start = len(log.read_text())
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for _ in range(25):
+            assert set(pool.map(lambda _: fetch(f"{uwsgi_server}/login")[0], range(8))) == {200}
+            if str(after[victim]) in served_by(log, start):
+                break
+        else:
+            pytest.fail(f"worker {victim} (pid {after[victim]}) never answered")
+
+
+def test_sigterm_lets_a_request_in_flight_finish(uwsgi_server, tmp_path):
+    """Stopping the service lets the requests in progress finish instead of cutting them."""
+    stats_socket, log = tmp_path / STATS_SOCKET, tmp_path / "uwsgi.log"
+    stats = read_stats(stats_socket)
+    # systemd's stop sends SIGTERM to every process of the service, the master first.
+    processes = [stats["pid"], *(worker["pid"] for worker in stats["workers"])]
+    body = b"email=nobody%40example.com&password=not-the-password"
+    head = (
+        b"POST /login HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(body)
+    )
+    with socket.create_connection(("127.0.0.1", urlsplit(uwsgi_server).port), timeout=10) as conn:
+        conn.sendall(head + body[:10])  # the app now waits for the rest of the form
+        wait_until(
+            lambda: any(w["status"] == "busy" for w in read_stats(stats_socket)["workers"]),
+            10, lambda: "no worker took the request",
+        )
+        for pid in processes:
+            os.kill(pid, signal.SIGTERM)
+        wait_until(lambda: "graceful shutdown triggered" in log.read_text(), 10, log.read_text)
+        conn.sendall(body[10:])
+        response = b""
+        while chunk := conn.recv(65536):
+            response += chunk
+
+    # The whole answer, a page: the form has no CSRF token, so the app refuses it (400).
+    assert response.startswith((b"HTTP/1.1 400 ", b"HTTP/1.1 200 ")), response[:500]
+    assert response.rstrip().endswith(b"</html>")
+
+
+def uwsgi_protocol_get(socket_path: Path, path: str) -> bytes:
+    """Send a GET in the uwsgi protocol, as nginx's `uwsgi_pass` does; return the raw response."""
+    variables = {
+        "REQUEST_METHOD": "GET", "REQUEST_URI": path, "PATH_INFO": path, "QUERY_STRING": "",
+        "SCRIPT_NAME": "", "SERVER_PROTOCOL": "HTTP/1.1", "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80", "HTTP_HOST": "localhost", "REMOTE_ADDR": "127.0.0.1",
+    }
+    packet = b"".join(
+        struct.pack("<H", len(key)) + key + struct.pack("<H", len(value)) + value
+        for key, value in ((k.encode(), v.encode()) for k, v in variables.items())
+    )
+    with socket.socket(socket.AF_UNIX) as conn:
+        conn.settimeout(5)
+        conn.connect(str(socket_path))
+        conn.sendall(struct.pack("<BHB", 0, len(packet), 0) + packet)
+        chunks = []
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_sched_socket_serves_the_uwsgi_protocol_for_nginx(database_url, tmp_path):
+    """With SCHED_SOCKET, uWSGI speaks the uwsgi protocol on that unix socket, and no HTTP."""
+    uwsgi_socket = tmp_path / "uwsgi.sock"
+    env = {
+        **serving_env(tmp_path),
+        "SCHED_SOCKET": str(uwsgi_socket),
+        "SCHED_HTTP": f"127.0.0.1:{free_port()}",  # ignored: the socket replaces it
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": SECRET,
+        "SECURITY_PASSWORD_SALT": SECRET[::-1],
+    }
+    process = start_uwsgi(env, tmp_path)
+    try:
+        # nginx's group may connect; others may not.
+        assert stat.S_IMODE(uwsgi_socket.stat().st_mode) == 0o660
+        sockets = read_stats(tmp_path / STATS_SOCKET)["sockets"]
+        assert [(s["name"], s["proto"]) for s in sockets] == [(str(uwsgi_socket), "uwsgi")]
+
+        response = uwsgi_protocol_get(uwsgi_socket, "/login")
+        assert response.startswith(b"HTTP/1.1 200 OK\r\n") and b'name="csrf_token"' in response
+        response = uwsgi_protocol_get(uwsgi_socket, "/static/css/app.css")
+        assert response.startswith(b"HTTP/1.1 200 OK\r\n") and b"\r\nExpires: " in response
+    finally:
+        stop_uwsgi(process, tmp_path)
