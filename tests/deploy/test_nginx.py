@@ -1,0 +1,345 @@
+"""Debian's nginx in front of real uWSGI, through the shipped site deploy/nginx/sched.conf.
+
+The site file is used as it ships, with only its listen addresses, certificate, static folder and
+socket replaced (``site_for_this_machine``). nginx runs from a folder of its own as the current
+user, on loopback ports; uWSGI starts from uwsgi.ini with SCHED_SOCKET, as in production. If
+nginx or openssl is missing the tests fail, loudly, instead of being skipped.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from email.message import Message
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+SITE = PROJECT_DIR / "deploy" / "nginx" / "sched.conf"
+NGINX = os.environ.get("NGINX", "/usr/sbin/nginx")
+NGINX_CONF_DIR = Path("/etc/nginx")  # the Debian package's mime.types and uwsgi_params
+UWSGI = Path(sys.executable).with_name("uwsgi")
+HOST = "sched.example.org"  # the server_name of the shipped site
+SECRET = "nginx-test-secret-0123456789-abcdefghijklmnop"
+START_TIMEOUT = 30  # seconds
+STOP_TIMEOUT = 15
+START_ATTEMPTS = 3  # another program may take a free port between our check and nginx's bind
+SECURITY_HEADERS = (
+    "Content-Security-Policy",
+    "X-Content-Type-Options",
+    "X-Frame-Options",
+    "Referrer-Policy",
+    "Strict-Transport-Security",
+)
+
+pytestmark = pytest.mark.uwsgi
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def site_for_this_machine(
+    text: str, *, http_port: int, https_port: int, cert: Path, key: Path, uwsgi_socket: Path
+) -> str:
+    """Point the shipped site at loopback ports, a test certificate, the checkout and a socket."""
+    replacements = {
+        "listen 80;": f"listen 127.0.0.1:{http_port};",
+        "listen [::]:80;": "",
+        "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
+        "listen [::]:443 ssl http2;": "",
+        f"ssl_certificate /etc/letsencrypt/live/{HOST}/fullchain.pem;": f"ssl_certificate {cert};",
+        f"ssl_certificate_key /etc/letsencrypt/live/{HOST}/privkey.pem;":
+            f"ssl_certificate_key {key};",
+        "alias /srv/sched/app/static/;": f"alias {PROJECT_DIR}/app/static/;",
+        "uwsgi_pass unix:/run/sched/uwsgi.sock;": f"uwsgi_pass unix:{uwsgi_socket};",
+    }
+    for old, new in replacements.items():
+        # Anything else would test a site other than the one we ship.
+        assert text.count(old) == 1, f"{SITE.name} no longer has {old!r} once; update this test"
+        text = text.replace(old, new)
+    return text
+
+
+def nginx_conf(directory: Path) -> str:
+    """The main configuration around the site (nginx.conf's part), every file in ``directory``."""
+    # As root, nginx would run its workers as nobody, who may not enter pytest's folders (mode
+    # 700); as anyone else a `user` line is ignored with a warning.
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    return f"""{user}daemon off;
+worker_processes 1;
+pid {directory}/nginx.pid;
+error_log {directory}/error.log notice;
+events {{
+    worker_connections 64;
+}}
+http {{
+    include mime.types;
+    default_type application/octet-stream;
+    access_log {directory}/access.log;
+    client_body_temp_path {directory}/client_body;
+    proxy_temp_path {directory}/proxy;
+    fastcgi_temp_path {directory}/fastcgi;
+    uwsgi_temp_path {directory}/uwsgi;
+    scgi_temp_path {directory}/scgi;
+    include sched.conf;
+}}
+"""
+
+
+def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and the site's name, valid for a day, and its key."""
+    openssl = shutil.which("openssl")
+    if not openssl:
+        pytest.fail("openssl is missing: install Debian's `openssl` package")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", f"subjectAltName=IP:127.0.0.1,DNS:{HOST}",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=30,
+    )
+    return cert, key
+
+
+def stop(process: subprocess.Popen, sig: int, name: str, log: Path) -> None:
+    """Signal ``process`` and wait for it (bounded); fail with its log unless it exits cleanly."""
+    process.send_signal(sig)
+    try:
+        code = process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        pytest.fail(f"{name} did not stop within {STOP_TIMEOUT} s:\n{log.read_text()}")
+    assert code == 0, f"{name} exited with {code}:\n{log.read_text()}"
+
+
+def start_uwsgi(directory: Path, database_url: str, uwsgi_socket: Path) -> subprocess.Popen:
+    """uWSGI from uwsgi.ini on SCHED_SOCKET, in production settings; wait for every worker."""
+    shutil.copytree(PROJECT_DIR / "translations", directory / "translations")
+    env = {
+        name: value for name, value in os.environ.items()
+        if name not in ("SCHED_HTTP", "SCHED_WSGI_MODULE")
+    }
+    env.update(
+        SCHED_CONFIG="production",
+        SCHED_SOCKET=str(uwsgi_socket),
+        SCHED_STATS=str(directory / "uwsgi-stats.sock"),
+        SCHED_RELOAD_FILE=str(directory / "reload"),
+        SCHED_TRANSLATIONS_DIR=str(directory / "translations"),
+        SCHED_ALLOWED_HOSTS=HOST,
+        DATABASE_URL=database_url,
+        SECRET_KEY=SECRET,
+        SECURITY_PASSWORD_SALT=SECRET[::-1],
+    )
+    workers = int(re.search(r"^processes\s*=\s*(\d+)", (PROJECT_DIR / "uwsgi.ini").read_text(),
+                            re.M).group(1))
+    log = directory / "uwsgi.log"
+    with open(log, "wb") as log_file:
+        process = subprocess.Popen(
+            [str(UWSGI), "--ini", str(PROJECT_DIR / "uwsgi.ini")],
+            cwd=directory, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+        )
+    # Ready when every worker has loaded the app (lazy-apps loads it after the fork).
+    deadline = time.monotonic() + START_TIMEOUT
+    while log.read_text().count("WSGI app 0 (mountpoint='') ready") < workers:
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            process.wait()
+            pytest.fail(f"uWSGI did not start:\n{log.read_text()}")
+        time.sleep(0.1)
+    return process
+
+
+def start_nginx(directory: Path, uwsgi_socket: Path) -> tuple[subprocess.Popen, int, int]:
+    """nginx with the shipped site on two free loopback ports; return it and the ports."""
+    if not Path(NGINX).exists():
+        pytest.fail(f"{NGINX} is missing: `make system-packages` installs nginx-light")
+    cert, key = self_signed_certificate(directory)
+    for name in ("mime.types", "uwsgi_params"):  # found next to nginx.conf, as in /etc/nginx
+        shutil.copy(NGINX_CONF_DIR / name, directory / name)
+    (directory / "nginx.conf").write_text(nginx_conf(directory))
+    log, error_log = directory / "nginx.out", directory / "error.log"
+    for _attempt in range(START_ATTEMPTS):
+        http_port, https_port = free_port(), free_port()
+        (directory / "sched.conf").write_text(site_for_this_machine(
+            SITE.read_text(), http_port=http_port, https_port=https_port,
+            cert=cert, key=key, uwsgi_socket=uwsgi_socket,
+        ))
+        error_log.write_text("")
+        with open(log, "wb") as log_file:
+            process = subprocess.Popen(
+                [NGINX, "-p", f"{directory}/", "-c", str(directory / "nginx.conf")],
+                stdout=log_file, stderr=subprocess.STDOUT,
+            )
+        # The master logs this once it has bound every port and started its worker.
+        deadline = time.monotonic() + START_TIMEOUT
+        while "start worker process " not in error_log.read_text():
+            if process.poll() is not None or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        else:
+            return process, http_port, https_port
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        if "Address already in use" not in log.read_text() + error_log.read_text():
+            break
+    pytest.fail(f"nginx did not start:\n{log.read_text()}\n{error_log.read_text()}")
+
+
+@dataclass
+class Site:
+    """nginx serving the app over HTTP and HTTPS on loopback, and uWSGI's log behind it."""
+
+    http_port: int
+    https_port: int
+    tls: ssl.SSLContext
+    uwsgi_log: Path
+
+    def uwsgi_logged(self, text: str) -> str:
+        """uWSGI's log once it shows ``text``: a worker logs a request after answering it."""
+        deadline = time.monotonic() + 5
+        while text not in (log := self.uwsgi_log.read_text()):
+            assert time.monotonic() < deadline, f"uWSGI never logged {text!r}:\n{log}"
+            time.sleep(0.05)
+        return log
+
+    def uwsgi_requests(self) -> str:
+        """uWSGI's log, once it shows a request made after every earlier one."""
+        probe = f"/login?probe={secrets.token_hex(8)}"
+        assert self.get(probe).status == 200
+        return self.uwsgi_logged(probe)
+
+    def get(self, path: str, **kwargs) -> Answer:
+        return self.request("GET", path, **kwargs)
+
+    def request(
+        self, method: str, path: str, *, https: bool = True, headers: dict | None = None,
+        body: bytes | None = None,
+    ) -> Answer:
+        if https:
+            connection = http.client.HTTPSConnection(
+                "127.0.0.1", self.https_port, context=self.tls, timeout=10
+            )
+        else:
+            connection = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=10)
+        try:
+            connection.request(method, path, body=body, headers={"Host": HOST, **(headers or {})})
+            response = connection.getresponse()
+            return Answer(response.status, response.headers, response.read().decode())
+        finally:
+            connection.close()
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: Message
+    body: str
+
+    def header(self, name: str) -> str:
+        """The value of a header that must be there exactly once."""
+        values = self.headers.get_all(name) or []
+        assert len(values) == 1, f"{name}: {values}"
+        return values[0]
+
+
+@pytest.fixture
+def site(database_url, tmp_path) -> Iterator[Site]:
+    uwsgi_socket = tmp_path / "uwsgi.sock"
+    uwsgi = start_uwsgi(tmp_path, database_url, uwsgi_socket)
+    try:
+        nginx, http_port, https_port = start_nginx(tmp_path, uwsgi_socket)
+        try:
+            tls = ssl.create_default_context(cafile=tmp_path / "cert.pem")
+            yield Site(http_port, https_port, tls, tmp_path / "uwsgi.log")
+        finally:
+            stop(nginx, signal.SIGQUIT, "nginx", tmp_path / "error.log")  # graceful shutdown
+    finally:
+        stop(uwsgi, signal.SIGTERM, "uWSGI", tmp_path / "uwsgi.log")
+
+
+def assert_security_headers(answer: Answer) -> None:
+    """Each security header once, from the app or else from nginx."""
+    assert answer.header("X-Content-Type-Options") == "nosniff"
+    assert answer.header("X-Frame-Options") == "DENY"
+    assert answer.header("Referrer-Policy") == "same-origin"
+    assert "frame-ancestors 'none'" in answer.header("Content-Security-Policy")
+    max_age = re.fullmatch(r"max-age=(\d+); includeSubDomains",
+                           answer.header("Strict-Transport-Security"))
+    assert max_age and int(max_age.group(1)) >= 180 * 24 * 3600
+
+
+def test_pages_come_from_the_app_over_its_socket(site):
+    answer = site.get("/login")
+    assert answer.status == 200 and 'name="csrf_token"' in answer.body
+    assert_security_headers(answer)
+    # The app's own policy (with what its pages need), not nginx's fallback for static files.
+    assert "script-src 'self'" in answer.header("Content-Security-Policy")
+    assert answer.header("Server") == "nginx"  # server_tokens off: no version
+    site.uwsgi_logged("GET /login ")
+
+
+def test_static_files_come_from_disk_with_cache_headers(site):
+    answer = site.get("/static/css/app.css")
+    assert answer.status == 200
+    assert answer.body == (PROJECT_DIR / "app" / "static" / "css" / "app.css").read_text()
+    assert answer.header("Content-Type") == "text/css"
+    assert answer.header("Cache-Control") == "max-age=86400"
+    expires = parsedate_to_datetime(answer.header("Expires"))
+    assert expires > datetime.now(timezone.utc) + timedelta(hours=23)
+    assert_security_headers(answer)
+    assert answer.header("Content-Security-Policy").startswith("default-src 'none'")
+
+    assert site.get("/static/css/no-such-file.css").status == 404
+    assert "/static/" not in site.uwsgi_requests()  # nginx answered both on its own
+
+
+def test_unknown_pages_get_the_apps_404(site):
+    answer = site.get("/no-such-page")
+    assert answer.status == 404 and "Page not found" in answer.body
+    assert_security_headers(answer)
+    assert "script-src 'self'" in answer.header("Content-Security-Policy")
+
+
+def test_plain_http_moves_to_https(site):
+    answer = site.get("/login?next=%2Fappointments%2F", https=False)
+    assert answer.status == 301
+    assert answer.header("Location") == f"https://{HOST}/login?next=%2Fappointments%2F"
+
+
+def test_the_client_cannot_forge_the_forwarded_headers(site):
+    # The app trusts one proxy's X-Forwarded-Host; nginx's replaces the client's, so this passes
+    # the app's SCHED_ALLOWED_HOSTS check...
+    answer = site.get("/login", headers={"X-Forwarded-Host": "evil.example"})
+    assert answer.status == 200
+    # ...which does refuse a host that is not the site's.
+    assert site.get("/login", headers={"Host": "evil.example"}).status == 400
+
+
+def test_bodies_over_the_apps_limit_stop_at_nginx(site):
+    answer = site.request(
+        "POST", "/login", body=b"x" * (1024 * 1024 + 1),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status == 413
+    assert_security_headers(answer)  # nginx's own error page gets them too
+    assert "POST /login" not in site.uwsgi_requests()
