@@ -7,6 +7,8 @@ FLASK := $(BIN)/flask --app wsgi
 INSTALLED := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+# Runs a command against a new PostgreSQL cluster, deleted afterwards (SCHED_TEST_DATABASE).
+WITH_POSTGRESQL := $(BIN)/python -m tests.postgres --
 
 .PHONY: run test bench bench-admin bench-wrk bench-postgresql install system-packages migrate \
 	translations clean
@@ -22,10 +24,17 @@ run: install instance/secrets.json translations migrate
 	@echo
 	env -u SCHED_SOCKET SCHED_CONFIG=development SCHED_HTTP=127.0.0.1:5000 $(BIN)/uwsgi --ini uwsgi.ini
 
-## test: install what the tests need and run the whole suite
+## test: install what the tests need and run the whole suite on SQLite, then on PostgreSQL
+# Pass pytest options in PYTEST_ARGS, e.g. make test PYTEST_ARGS="-x tests/core".
 test: install system-packages translations
 	SCHED_CONFIG=testing $(FLASK) translate check
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(WITH_POSTGRESQL) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## test-postgresql: run the suite on a throw-away PostgreSQL cluster only (tests/postgres.py)
+.PHONY: test-postgresql
+test-postgresql: install system-packages translations
+	$(WITH_POSTGRESQL) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## bench: load-test the calendar views with wrk against a bare reference page (~8 minutes)
 # Pass options in BENCH_ARGS, e.g. make bench BENCH_ARGS="--sizes 10000 --rounds 1".
@@ -66,6 +75,7 @@ system-packages:
 	[ -x $(CHROMIUM) ] || missing="$$missing chromium"; \
 	ls /usr/lib/postgresql/*/bin/initdb > /dev/null 2>&1 || missing="$$missing postgresql"; \
 	[ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
+	command -v openssl > /dev/null || missing="$$missing openssl"; \
 	if [ -n "$$missing" ]; then \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \

@@ -46,7 +46,10 @@ class Config:
     # Database
     # ------------------------------------------------------------------------------------------
     # Default: SQLite in the instance folder (set in init_app, which knows where that is).
+    # SQLite connections wait for locks, use WAL and check foreign keys (app/core/db.py).
     SQLALCHEMY_DATABASE_URI = database_url_from_env()
+    # Check each pooled connection before use: after the database server restarts, the next
+    # request reconnects instead of failing (tests/core/test_database.py shows both).
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SQLALCHEMY_RECORD_QUERIES = False
 

@@ -1,8 +1,13 @@
-"""Fixtures: a fresh app and database per test, built by the real migrations."""
+"""Fixtures: a fresh app and database per test, built by the real migrations.
+
+The database is SQLite, or PostgreSQL when ``SCHED_TEST_DATABASE`` names a server
+(``make test-postgresql`` starts a throw-away one; see tests/postgres.py).
+"""
 
 from __future__ import annotations
 
 import contextvars
+import os
 import re
 import shutil
 from pathlib import Path
@@ -10,31 +15,98 @@ from pathlib import Path
 import flask_migrate
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy.engine import make_url
 
 from app import create_app
 from app.extensions import db
 from tests.factories import PASSWORD, make_user
+from tests.postgres import DATABASE_ENV, TestDatabases
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"|name="csrf_token"[^>]*value="([^"]+)"')
+POSTGRESQL_SERVER = os.environ.get(DATABASE_ENV)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "sqlite_only(reason): the test checks SQLite itself; skipped on PostgreSQL"
+    )
+    config.addinivalue_line(
+        "markers", "postgresql_only(reason): the test checks PostgreSQL itself; skipped on SQLite"
+    )
+
+
+def pytest_report_header(config):
+    return f"database: {'PostgreSQL' if POSTGRESQL_SERVER else 'SQLite'}"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip the tests marked for the other database."""
+    other = "sqlite_only" if POSTGRESQL_SERVER else "postgresql_only"
+    for item in items:
+        for mark in item.iter_markers(other):
+            item.add_marker(pytest.mark.skip(reason=mark.kwargs["reason"]))
+
+
+def migrate(url: str) -> None:
+    """Build the schema in the database at ``url`` with `flask db upgrade`."""
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        flask_migrate.upgrade()
+        db.engine.dispose()  # a PostgreSQL template must have no connections to be copied
 
 
 @pytest.fixture(scope="session")
-def migrated_database(tmp_path_factory):
-    """Build one database with `flask db upgrade`; each test gets a copy of it."""
-    path = tmp_path_factory.mktemp("template") / "sched.db"
-    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
-    with app.app_context():
-        flask_migrate.upgrade()
-        db.engine.dispose()
-    return path
+def postgresql_databases():
+    """Databases on the PostgreSQL server the suite runs on; None on SQLite."""
+    if not POSTGRESQL_SERVER:
+        yield None
+        return
+    databases = TestDatabases(POSTGRESQL_SERVER)
+    try:
+        yield databases
+    finally:
+        databases.close()
+
+
+@pytest.fixture(scope="session")
+def migrated_database(postgresql_databases, tmp_path_factory):
+    """Build one database with `flask db upgrade` and return its URL; each test gets a copy."""
+    if postgresql_databases is None:
+        url = f"sqlite:///{tmp_path_factory.mktemp('template') / 'sched.db'}"
+        migrate(url)
+        yield url
+        return
+    url = postgresql_databases.create()
+    try:
+        migrate(url)
+        yield url
+    finally:
+        postgresql_databases.drop(url)
 
 
 @pytest.fixture
-def database_url(migrated_database, tmp_path):
-    path = tmp_path / "sched.db"
-    shutil.copy(migrated_database, path)
-    return f"sqlite:///{path}"
+def database_url(migrated_database, postgresql_databases, tmp_path):
+    """The URL of the test's own copy of the migrated database."""
+    if postgresql_databases is None:
+        path = tmp_path / "sched.db"
+        shutil.copy(make_url(migrated_database).database, path)
+        yield f"sqlite:///{path}"
+        return
+    url = postgresql_databases.create(template=migrated_database)
+    yield url
+    postgresql_databases.drop(url)
+
+
+@pytest.fixture
+def empty_database_url(postgresql_databases, tmp_path):
+    """The URL of a database without any schema, for tests of the migrations themselves."""
+    if postgresql_databases is None:
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    url = postgresql_databases.create()
+    yield url
+    postgresql_databases.drop(url)
 
 
 class RequestIsolatingClient(FlaskClient):

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from flask import abort
 from flask_admin import AdminIndexView, expose
+from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -73,6 +74,16 @@ class SchedModelView(PermissionRequired, ModelView):
 
     def on_model_delete(self, model) -> None:
         audit.record_delete(model)
+
+    @action(*ModelView.action_delete._action)  # Flask-Admin's own name and (translated) texts
+    def action_delete(self, ids) -> None:
+        """Delete the selected rows, looked up by their ids as the integers they are.
+
+        Flask-Admin compares the key with the ids as the form sent them, strings: SQLite converts
+        them, PostgreSQL refuses `integer = character varying` (flask-admin issue #2951).
+        Every model here has an integer key.
+        """
+        super().action_delete(tuple(int(value) for value in ids if str(value).isdigit()))
 
     @expose("/ajax/update/", methods=("POST",))
     def ajax_update(self):

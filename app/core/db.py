@@ -51,15 +51,26 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
+# Milliseconds a SQLite connection waits for another's write lock before it gives up.
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
 def _configure_sqlite(dbapi_connection, connection_record) -> None:
+    """Set up a new SQLite connection for several processes and threads at once."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    # Write-ahead logging: readers no longer wait for a writer (uWSGI's workers share the file).
+    # The mode is kept in the file; switching takes a write lock, so only when it is not set yet.
+    # An in-memory database has no file (its name is empty) and cannot use WAL.
+    main = cursor.execute("SELECT file FROM pragma_database_list WHERE name = 'main'").fetchone()
+    if main[0] and cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
 
 def init_db(app: Flask) -> None:
-    """Turn on SQLite's foreign keys and busy timeout for every new connection."""
+    """Turn on SQLite's foreign keys, busy timeout and WAL for every new connection."""
     from app.extensions import db
 
     with app.app_context():

@@ -218,6 +218,8 @@ def test_development_mail_is_printed_and_kept_in_the_instance_folder(
     app = create_app("development", {"SQLALCHEMY_DATABASE_URI": database_url})
     app.test_client_class = RequestIsolatingClient
     register(Browser(app.test_client()), email="dev@example.com")
+    with app.app_context():
+        db.engine.dispose()  # this second app's connections, before the test's database goes
 
     printed = capsys.readouterr().out
     assert "To: dev@example.com" in printed

@@ -30,8 +30,9 @@ def test_build_fills_users_and_appointments_with_true_longest_spans(app):
     size = FULL_SCHEDULE + USERS - 1  # one appointment for each other user
     build_database(app, size, password_hash="not a real hash")
 
-    assert db.session.scalar(select(func.count()).select_from(Appointment)) == size
+    # First: it disposes of the app's engine, which would orphan a connection the test holds.
     assert appointments_in_grid(app) == 60
+    assert db.session.scalar(select(func.count()).select_from(Appointment)) == size
     measured = db.session.get(User, MEASURED_USER_ID)
     spans = [
         a.end - a.start

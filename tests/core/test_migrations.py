@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import flask_migrate
+import pytest
+from alembic import command
 from sqlalchemy import inspect, text
 
 from app import create_app
 from app.extensions import db
 
 
+@pytest.mark.sqlite_only(reason="writes rows in SQLite's SQL and checks them with its PRAGMA")
 def test_upgrade_fills_in_new_columns_for_existing_rows(tmp_path):
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'm.db'}"})
     with app.app_context():
@@ -38,16 +41,15 @@ def test_upgrade_fills_in_new_columns_for_existing_rows(tmp_path):
         db.engine.dispose()
 
 
-def test_migrations_build_the_schema_the_models_describe(tmp_path):
+def test_migrations_build_the_schema_the_models_describe(empty_database_url):
     """A model change without its migration would leave real databases behind the code."""
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-
-    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'm.db'}"})
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": empty_database_url})
     with app.app_context():
-        flask_migrate.upgrade()
-        with db.engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
-            differences = compare_metadata(context, db.metadata)
-        db.engine.dispose()
-    assert differences == []
+        try:
+            flask_migrate.upgrade()
+            # `flask db check`: autogenerate, as migrations/env.py sets it up, finds nothing to do
+            # (on PostgreSQL too, whose trigram indexes env.py leaves out on purpose). Alembic's
+            # command raises with the differences; Flask-Migrate's would only exit.
+            command.check(app.extensions["migrate"].migrate.get_config())
+        finally:
+            db.engine.dispose()
