@@ -11,7 +11,7 @@ from sqlalchemy import text
 from app import create_app
 from app.core.deploy import deploy_problems
 from app.extensions import db
-from tests.factories import make_user
+from tests.factories import PASSWORD, make_user
 
 
 def test_every_page_carries_the_security_headers(client):
@@ -133,3 +133,21 @@ def test_the_development_and_test_settings_are_not_fit_for_production(app):
     problems = deploy_problems(app.config)
     assert any("TESTING is on" in p for p in problems)
     assert any("SECRET_KEY" in p for p in problems)
+
+
+def test_no_password_or_secret_reaches_the_logs(app, browser, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    make_user("lena@example.com")
+    browser.submit("/login", {"email": "lena@example.com", "password": "wrong password 123"})
+    browser.login("lena@example.com")
+    changed = browser.submit("/change", {
+        "password": PASSWORD, "new_password": "another long passphrase",
+        "new_password_confirm": "another long passphrase",
+    })
+    assert changed.status_code == 302
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    for secret in ("wrong password 123", "another long passphrase", PASSWORD, app.config["SECRET_KEY"],
+                   app.config["SECURITY_PASSWORD_SALT"]):
+        assert secret not in logged
