@@ -422,7 +422,7 @@ def upload_changes(catalog: Catalog, uploaded: Catalog):
         if message is None or theirs.pluralizable != message.pluralizable:
             unknown += 1
             continue
-        new = padded_forms(catalog, theirs) if theirs.pluralizable else [theirs.string or ""]
+        new = padded_forms(catalog, theirs)
         fuzzy = theirs.fuzzy
         if new == catalogs.forms(message) and fuzzy == message.fuzzy:
             continue

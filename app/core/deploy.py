@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-MIN_SECRET_LENGTH = 32
+from config import MIN_SECRET_LENGTH
+
 MIN_SECRET_DISTINCT_CHARACTERS = 10
 MIN_HSTS_SECONDS = 180 * 24 * 3600
 INSECURE_MAIL_BACKENDS = ("locmem", "console", "dummy", "app.core.mail.DevelopmentEmailBackend")
