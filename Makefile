@@ -69,12 +69,14 @@ $(INSTALLED): requirements/base.txt requirements/prod.txt requirements/dev.txt
 	touch $@
 
 # Debian packages the tests start for real: Chromium (Playwright never downloads a browser
-# here), PostgreSQL (a throw-away cluster, never the package's own) and nginx.
+# here), PostgreSQL (a throw-away cluster, never the package's own), nginx and Redis (the
+# shared rate-limit store; the tests start their own server, never the package's).
 system-packages:
 	@missing=""; \
 	[ -x $(CHROMIUM) ] || missing="$$missing chromium"; \
 	ls /usr/lib/postgresql/*/bin/initdb > /dev/null 2>&1 || missing="$$missing postgresql"; \
 	[ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
+	[ -x /usr/bin/redis-server ] || missing="$$missing redis-server"; \
 	command -v openssl > /dev/null || missing="$$missing openssl"; \
 	if [ -n "$$missing" ]; then \
 		$(SUDO) apt-get update -qq && \

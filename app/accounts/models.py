@@ -5,9 +5,12 @@ from __future__ import annotations
 import secrets
 
 from flask_security.models import sqla as fs_models
-from sqlalchemy import String
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.db import UTCDateTime, now_utc
 from app.extensions import db
 
 fs_models.FsModels.set_db_info(base_model=db.Model)
@@ -62,6 +65,10 @@ class User(db.Model, fs_models.FsUserMixin):
     longest_appointment_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
     # The reminder new appointments start with, in minutes before the start (None: none).
     reminder_minutes_default: Mapped[int | None] = mapped_column(default=None)
+    # Failed logins since the last success or lockout; at the limit the account is locked
+    # until locked_until (app/accounts/lockout.py).
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     def regenerate_calendar_token(self) -> None:
         self.calendar_token = secrets.token_urlsafe(32)
@@ -72,3 +79,18 @@ class User(db.Model, fs_models.FsUserMixin):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
+
+
+class UserSession(db.Model):
+    """A logged-in browser session, kept on the server so that it can be ended for good.
+
+    The session cookie carries a random id; this table keeps only its SHA-256 (``id``), so a
+    copy of the table logs no one in. Logging out deletes the row, and a cookie whose row is
+    gone no longer logs anyone in (app/accounts/sessions.py).
+    """
+
+    __tablename__ = "user_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)

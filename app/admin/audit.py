@@ -88,7 +88,10 @@ SECRET_PREFIXES = ("fs_", "tf_", "us_", "mf_")
 NOTED_SECRETS = frozenset({"password", "calendar_token"})
 # Bookkeeping the database keeps by itself; the entry has its own time.
 UNAUDITED_FIELDS = frozenset(
-    {"created", "modified", "create_datetime", "update_datetime", "longest_appointment_seconds"}
+    {
+        "created", "modified", "create_datetime", "update_datetime", "longest_appointment_seconds",
+        "version", "failed_logins",
+    }
 )
 # The attribute that names an object for people, first one present wins.
 READABLE_ATTRIBUTES = ("title", "email", "name")

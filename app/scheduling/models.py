@@ -47,7 +47,13 @@ class Appointment(db.Model):
     remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
+    # Bumped by every UPDATE, which also checks it (SQLAlchemy's version counter): an edit
+    # based on an older version, or of a row deleted meanwhile, matches no row and is refused.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
     owner: Mapped[User] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
 
     @property
     def duration(self) -> timedelta:
