@@ -105,6 +105,24 @@ class Config:
     SECURITY_REDIRECT_ALLOW_SUBDOMAINS = False
     # The confirmation e-mail proves an address; no DNS look-up while someone waits.
     SECURITY_EMAIL_VALIDATOR_ARGS = {"check_deliverability": False}
+    # Login, sign-up and reset answers never tell whether an address has an account.
+    SECURITY_RETURN_GENERIC_RESPONSES = True
+
+    # ------------------------------------------------------------------------------------------
+    # Abuse: rate limits per client address (Flask-Limiter, app/accounts/ratelimits.py) and
+    # account lockout after failed logins from any address (app/accounts/lockout.py)
+    # ------------------------------------------------------------------------------------------
+    # Where the counts live. memory:// (the default) counts in each worker process, so with N
+    # workers an address gets up to N times each limit; redis://host:6379/0 shares the counts
+    # between every worker and host.
+    RATELIMIT_STORAGE_URI = os.environ.get("SCHED_RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_KEY_PREFIX = "sched"
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True  # Redis down: count per worker meanwhile
+    RATELIMIT_LOGIN = "10 per minute;100 per day"
+    RATELIMIT_REGISTER = "10 per hour"
+    RATELIMIT_EMAIL = "5 per 15 minutes"  # reset and confirmation e-mails, reset links
+    LOCKOUT_ATTEMPTS = 10
+    LOCKOUT_DURATION = timedelta(minutes=15)
 
     # ------------------------------------------------------------------------------------------
     # E-mail (Flask-Mailman)

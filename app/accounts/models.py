@@ -70,6 +70,18 @@ class User(db.Model, fs_models.FsUserMixin):
     failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
+    # Flask-Security's lockout hooks (app/accounts/lockout.py).
+    def track_failed_authn(self, auth_type: str, tfa: bool = False) -> None:
+        from app.accounts import lockout
+
+        super().track_failed_authn(auth_type, tfa)  # the user_failed_authn signal: audit log
+        lockout.record_failure(self)
+
+    def is_locked(self, form_error: list[str] | None = None) -> bool:
+        from app.accounts import lockout
+
+        return lockout.refuses_login(self, form_error)
+
     def regenerate_calendar_token(self) -> None:
         self.calendar_token = secrets.token_urlsafe(32)
 

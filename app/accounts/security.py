@@ -26,4 +26,11 @@ user_datastore = UserDatastore(db, User, Role)
 
 
 def init_security(app: Flask) -> None:
+    from app.accounts.lockout import init_lockout
+    from app.accounts.ratelimits import init_rate_limits
+    from app.accounts.sessions import init_sessions
+
     security.init_app(app, user_datastore, register_form=RegisterForm)
+    init_rate_limits(app)
+    init_lockout(app)
+    init_sessions(app)

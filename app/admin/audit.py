@@ -40,6 +40,7 @@ PASSWORD_RESET = "password_reset"
 PASSWORD_RESET_SENT = "password_reset_sent"
 REGISTER = "register"
 CONFIRM = "confirm"
+ACCOUNT_LOCKED = "account_locked"
 
 ACTION_LABELS = {
     CREATE: _l("Created"),
@@ -52,6 +53,7 @@ ACTION_LABELS = {
     PASSWORD_RESET_SENT: _l("Sent password reset e-mail"),
     REGISTER: _l("Signed up"),
     CONFIRM: _l("Confirmed e-mail address"),
+    ACCOUNT_LOCKED: _l("Account locked after failed logins"),
 }
 OBJECT_TYPE_LABELS = {
     "Appointment": _l("Appointment"),
@@ -80,6 +82,7 @@ FIELD_LABELS = {
     "permissions": _l("Permissions"),
     "password": _l("Password"),
     "calendar_token": _l("Calendar feed address"),
+    "locked_until": _l("Locked until"),
 }
 
 # Secrets never reach the log; a change to one in NOTED_SECRETS is noted, without its values.
@@ -101,6 +104,11 @@ LIST_VALUE_LENGTH = 80
 # ---------------------------------------------------------------------------------------------
 # Recording
 # ---------------------------------------------------------------------------------------------
+
+
+def record_event(action: str, obj) -> None:
+    """Record something that happened to ``obj`` (an account locked, say), before the commit."""
+    _add_entry(action, obj)
 
 
 def record_change(model, created: bool) -> None:

@@ -34,6 +34,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from app.accounts import lockout
 from app.accounts.forms import ProfileFieldsMixin
 from app.accounts.models import (
     ROLE_PERMISSIONS,
@@ -45,6 +46,7 @@ from app.accounts.models import (
     translate_permission,
 )
 from app.accounts.security import user_datastore
+from app.accounts.sessions import end_sessions
 from app.admin import audit
 from app.admin.views import SchedModelView
 from app.core.filters import datetime_filter
@@ -296,6 +298,13 @@ def _appointment_count_formatter(view, context, model, name) -> int:
     )
 
 
+def _locked_until_formatter(view, context, model, name) -> str:
+    """When the lock ends; nothing once it has ended."""
+    if not lockout.is_locked(model):
+        return ""
+    return _datetime_formatter(view, model.locked_until, name)
+
+
 def _language_formatter(view, context, model, name) -> str:
     return current_app.config["LANGUAGES"].get(model.locale, model.locale)
 
@@ -318,12 +327,14 @@ class UserAdmin(SchedModelView):
         "confirmed_at",
         "roles",
         "current_login_at",
+        "locked_until",
         "appointment_count",
     )
     column_details_list = (
         "email",
         "full_name",
         "active",
+        "locked_until",
         "confirmed_at",
         "roles",
         "timezone",
@@ -370,6 +381,7 @@ class UserAdmin(SchedModelView):
         "timezone": _l("Time zone"),
         "locale": _l("Language"),
         "create_datetime": _l("Created"),
+        "locked_until": _l("Locked until"),
     }
     column_default_sort = "email"
     column_sortable_list = ("email", "full_name", "active", "confirmed_at", "current_login_at")
@@ -385,6 +397,7 @@ class UserAdmin(SchedModelView):
     column_formatters = {
         "roles": _roles_formatter,
         "appointment_count": _appointment_count_formatter,
+        "locked_until": _locked_until_formatter,
     }
     column_formatters_detail = {**column_formatters, "locale": _language_formatter}
     column_formatters_export = column_formatters
@@ -506,6 +519,23 @@ class UserAdmin(SchedModelView):
         )
 
     @action(
+        "unlock",
+        _l("Unlock"),
+        _l("Unlock the selected accounts? Their owners can log in again at once."),
+    )
+    def action_unlock(self, ids) -> None:
+        changed = []
+        for user in self._selected_users(ids):
+            if lockout.unlock(user):
+                audit.record_change(user, False)
+                changed.append(user)
+        db.session.commit()
+        flash(
+            ngettext("%(num)d account was unlocked.", "%(num)d accounts were unlocked.", len(changed)),
+            "success",
+        )
+
+    @action(
         "send_password_reset",
         _l("Send password reset e-mail"),
         _l("Send the selected users an e-mail with a link to choose a new password?"),
@@ -541,6 +571,7 @@ class UserAdmin(SchedModelView):
 def _end_sessions(user: User) -> None:
     """Log the user out everywhere: sessions and remember cookies carry the old uniquifier."""
     user_datastore.set_uniquifier(user)
+    end_sessions(user)
 
 
 class RoleAdmin(SchedModelView):

@@ -8,6 +8,7 @@ nginx or openssl is missing the tests fail, loudly, instead of being skipped.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import re
@@ -25,8 +26,11 @@ from datetime import datetime, timedelta, timezone
 from email.message import Message
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
+
+from tests.redis_server import redis_server
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 SITE = PROJECT_DIR / "deploy" / "nginx" / "sched.conf"
@@ -131,7 +135,9 @@ def stop(process: subprocess.Popen, sig: int, name: str, log: Path) -> None:
     assert code == 0, f"{name} exited with {code}:\n{log.read_text()}"
 
 
-def start_uwsgi(directory: Path, database_url: str, uwsgi_socket: Path) -> subprocess.Popen:
+def start_uwsgi(
+    directory: Path, database_url: str, uwsgi_socket: Path, **more_env: str
+) -> subprocess.Popen:
     """uWSGI from uwsgi.ini on SCHED_SOCKET, in production settings; wait for every worker."""
     shutil.copytree(PROJECT_DIR / "translations", directory / "translations")
     env = {
@@ -148,6 +154,7 @@ def start_uwsgi(directory: Path, database_url: str, uwsgi_socket: Path) -> subpr
         DATABASE_URL=database_url,
         SECRET_KEY=SECRET,
         SECURITY_PASSWORD_SALT=SECRET[::-1],
+        **more_env,
     )
     workers = int(re.search(r"^processes\s*=\s*(\d+)", (PROJECT_DIR / "uwsgi.ini").read_text(),
                             re.M).group(1))
@@ -262,10 +269,10 @@ class Answer:
         return values[0]
 
 
-@pytest.fixture
-def site(database_url, tmp_path) -> Iterator[Site]:
+@contextlib.contextmanager
+def serve_site(database_url: str, tmp_path: Path, **more_env: str) -> Iterator[Site]:
     uwsgi_socket = tmp_path / "uwsgi.sock"
-    uwsgi = start_uwsgi(tmp_path, database_url, uwsgi_socket)
+    uwsgi = start_uwsgi(tmp_path, database_url, uwsgi_socket, **more_env)
     try:
         nginx, http_port, https_port = start_nginx(tmp_path, uwsgi_socket)
         try:
@@ -275,6 +282,12 @@ def site(database_url, tmp_path) -> Iterator[Site]:
             stop(nginx, signal.SIGQUIT, "nginx", tmp_path / "error.log")  # graceful shutdown
     finally:
         stop(uwsgi, signal.SIGTERM, "uWSGI", tmp_path / "uwsgi.log")
+
+
+@pytest.fixture
+def site(database_url, tmp_path) -> Iterator[Site]:
+    with serve_site(database_url, tmp_path) as site:
+        yield site
 
 
 def assert_security_headers(answer: Answer) -> None:
@@ -343,3 +356,27 @@ def test_bodies_over_the_apps_limit_stop_at_nginx(site):
     assert answer.status == 413
     assert_security_headers(answer)  # nginx's own error page gets them too
     assert "POST /login" not in site.uwsgi_requests()
+
+
+def test_login_limits_hold_across_workers_and_forged_addresses(database_url, tmp_path):
+    """Redis shares the count between uWSGI's workers; nginx's X-Forwarded-For cannot be
+    forged, so a client that sends its own header each time is still one address."""
+    with redis_server(tmp_path) as redis_url, serve_site(
+        database_url, tmp_path, SCHED_RATELIMIT_STORAGE_URI=redis_url
+    ) as site:
+        form = site.get("/login")
+        cookie = form.headers["Set-Cookie"].split(";", 1)[0]
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form.body).group(1)
+        body = urlencode({"csrf_token": token, "email": "nobody@example.com",
+                          "password": "not the password"}).encode()
+        statuses = []
+        for n in range(11):
+            answer = site.request("POST", "/login", body=body, headers={
+                "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie,
+                "Referer": f"https://{HOST}:{site.https_port}/login",  # Flask-WTF, over HTTPS
+                "X-Forwarded-For": f"198.51.100.{n}", "X-Real-IP": f"198.51.100.{n}",
+            })
+            statuses.append(answer.status)
+        assert statuses == [200] * 10 + [429]
+        assert int(answer.header("Retry-After")) >= 1
+        assert "Too many attempts from your address" in answer.body
