@@ -260,7 +260,8 @@ def test_admin_deactivates_a_user_who_is_logged_out_and_cannot_log_in(
     fresh.fill("#password", PASSWORD)
     fresh.click("#submit")
     # The same address: the page the POST answered, not the one it came from.
-    expect(fresh.locator("#content")).to_contain_text("Account is disabled.")
+    # The answer a wrong password gets: it does not tell that the account exists.
+    expect(fresh.locator("#content")).to_contain_text("Authentication failed")
     arrive(fresh, re.compile(r"/login$"))
     fresh.goto("/appointments/")
     arrive(fresh, re.compile(r"/login\?next="))
