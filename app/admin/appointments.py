@@ -13,24 +13,32 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_interval, format_skeleton
+from flask import abort, flash, redirect
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.contrib.sqla.filters import BooleanEqualFilter, DateBetweenFilter, FilterEqual
 from flask_admin.contrib.sqla.tools import parse_like_term
+from flask_admin.helpers import get_redirect_target
 from flask_admin.model.base import ViewArgs
 from flask_admin.model.fields import AjaxSelectField
 from flask_babel import format_decimal, get_locale, gettext, to_user_timezone
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, column, or_, select, values
+from sqlalchemy.orm.exc import StaleDataError
 from wtforms.validators import InputRequired, StopValidation
 
 from app.accounts.models import APPOINTMENTS_MANAGE, User
 from app.admin.views import SchedModelView
-from app.core.db import UTCDateTime
+from app.core.db import UTCDateTime, parse_id
 from app.core.filters import date_filter, datetime_filter, nl2br_filter
 from app.core.timezones import is_valid_timezone, user_timezone
 from app.core.validators import MAX_YEAR, MIN_YEAR
 from app.extensions import db
-from app.scheduling.forms import AppointmentForm
+from app.scheduling.forms import (
+    DELETED_MEANWHILE,
+    EDIT_CONFLICT,
+    AppointmentForm,
+    EditsVersion,
+)
 from app.scheduling.models import Appointment
 
 # Flask-Admin's select2 widget asks for ten users at a time and expects no more.
@@ -38,8 +46,6 @@ OWNER_PAGE_SIZE = 10
 EXPORT_MAX_ROWS = 10_000
 # Paging stops this many rows deep: OFFSET costs as much as the rows it skips.
 MAX_LIST_OFFSET = 10_000
-# Ids past a 32-bit integer cannot exist; PostgreSQL refuses to compare with them.
-MAX_ID = 2**31 - 1
 # A search word matching more owners than this is looked up in a subquery instead of by id.
 MAX_SEARCHED_OWNERS = 1_000
 # A spreadsheet runs a cell that starts with one of these as a formula.
@@ -59,6 +65,10 @@ LABELS = {
     "modified": _l("Modified"),
 }
 CHOOSE_OWNER = _l("Choose the owner from the list.")
+DELETE_CONFLICT = _l(
+    "This appointment was changed meanwhile, so it was not deleted. Reload the page to see the "
+    "changes, then delete it again if you still want to."
+)
 OWNER_PLACEHOLDER = _l("Type part of an e-mail address or name")
 
 
@@ -66,14 +76,6 @@ def owner_zone(owner: User | None) -> ZoneInfo:
     """Return the owner's time zone, in which an all-day appointment's days are counted."""
     name = owner.timezone if owner is not None else None
     return ZoneInfo(name if is_valid_timezone(name) else "UTC")
-
-
-def _parse_id(value) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number <= MAX_ID else None
 
 
 # --- The owner: an AJAX lookup, never a drop-down of every user ----------------------------
@@ -99,7 +101,7 @@ class OwnerLoader(QueryAjaxModelLoader):
         return user.id, f"{user.full_name} <{user.email}>" if user.full_name else user.email
 
     def get_one(self, pk) -> User | None:
-        user_id = _parse_id(pk)
+        user_id = parse_id(pk)
         return None if user_id is None else super().get_one(user_id)
 
     def get_list(self, term: str | None, offset: int | None = 0, limit: int | None = None):
@@ -159,6 +161,13 @@ class AppointmentAdminForm(AppointmentForm):
         # Shown first, though WTForms orders fields as they were declared.
         yield self.owner
         yield from (field for field in super().__iter__() if field is not self.owner)
+
+
+class AppointmentAdminEditForm(EditsVersion, AppointmentAdminForm):
+    """The admin form for an existing appointment."""
+
+    # Set when the edit was refused because the appointment changed since the form was filled.
+    refused_as_stale = False
 
 
 # --- Filters -------------------------------------------------------------------------------
@@ -364,10 +373,10 @@ class AppointmentAdmin(SchedModelView):
 
     form = AppointmentAdminForm
     form_ajax_refs = {"owner": owner_loader}
+    edit_template = "admin/appointments/edit.html"
 
-    def get_one(self, id):
-        appointment_id = _parse_id(id)
-        return None if appointment_id is None else db.session.get(Appointment, appointment_id)
+    def get_edit_form(self):
+        return AppointmentAdminEditForm
 
     # --- Paging: a fixed depth, and a stable order within equal sort values ----------------
 
@@ -421,7 +430,51 @@ class AppointmentAdmin(SchedModelView):
                 count_query = count_query.filter(or_(*matches))
         return query, count_query, joins, count_joins
 
+    # --- Edits and deletes: none made from an outdated version (Appointment.version) ---------
+
+    def update_model(self, form, model) -> bool:
+        """Save the edit, unless the appointment changed or was deleted since the form was filled.
+
+        Flask-Admin's update_model reports any error as "Failed to update record" with the
+        database's words; a stale edit is refused here with ours, and nothing is saved or logged.
+        """
+        appointment_id = model.id
+        if not form.is_stale(model):
+            try:
+                return super().update_model(form, model)
+            except StaleDataError:  # changed between our read and our write
+                db.session.rollback()
+        if not _exists(appointment_id):
+            flash(str(DELETED_MEANWHILE), "error")
+            abort(redirect(get_redirect_target() or self.get_url(".index_view")))
+        flash(str(EDIT_CONFLICT), "error")
+        form.refused_as_stale = True
+        return False
+
+    def delete_model(self, model) -> bool:
+        """Delete the appointment, unless it changed since it was loaded for this request."""
+        appointment_id = model.id
+        try:
+            return super().delete_model(model)
+        except StaleDataError:
+            db.session.rollback()
+        flash(str(DELETE_CONFLICT if _exists(appointment_id) else DELETED_MEANWHILE), "error")
+        return False
+
+    def handle_view_exception(self, exc: Exception) -> bool:
+        if isinstance(exc, StaleDataError):
+            raise exc  # for update_model and delete_model, which say what happened
+        return super().handle_view_exception(exc)
+
     def render(self, template, **kwargs):
+        form = kwargs.get("form")
+        if template == self.edit_template and isinstance(form, EditsVersion):
+            # As the public edit page answers: a refused stale edit 409, a form without its
+            # version 400.
+            if form.refused_as_stale:
+                return super().render(template, **kwargs), 409
+            if form.version.errors:
+                return super().render(template, **kwargs), 400
         if template == self.list_template:
             page, page_size, data = kwargs["page"] or 0, kwargs["page_size"], kwargs["data"]
             view_args = ViewArgs(
@@ -554,6 +607,10 @@ class AppointmentAdmin(SchedModelView):
         if view_args.filters and self._filters:
             query, _, joins, _ = self._apply_filters(query, None, joins, {}, view_args.filters)
         return query
+
+
+def _exists(appointment_id: int) -> bool:
+    return db.session.scalar(select(Appointment.id).filter_by(id=appointment_id)) is not None
 
 
 def add_views(admin) -> None:

@@ -64,6 +64,39 @@ class ConfirmButton(SubmitField):
         pass
 
 
+# An edit made from a form older than the appointment is refused (see Appointment.version).
+EDIT_CONFLICT = _l(
+    "This appointment was changed meanwhile (in another tab or by someone else). Reload it to "
+    "see the changes, then make your edit again."
+)
+DELETED_MEANWHILE = _l(
+    "This appointment was deleted meanwhile (in another tab or by someone else)."
+)
+VERSION_INVALID = _l(
+    "This form could not be matched with the saved appointment. Reload the page and make your "
+    "edit again."
+)
+
+
+class VersionField(HiddenField):
+    """The version of the appointment the form was filled from, sent back with the edit.
+
+    The version counter belongs to the database (SQLAlchemy bumps it on every UPDATE), so the
+    field never writes it to the appointment.
+    """
+
+    def process_formdata(self, valuelist) -> None:
+        # Without this, a form sent without the field would keep the version just loaded.
+        self.data = None
+        try:
+            self.data = int(valuelist[0])
+        except (IndexError, ValueError):
+            raise ValueError(VERSION_INVALID) from None
+
+    def populate_obj(self, obj, name) -> None:
+        pass
+
+
 class AppointmentForm(FlaskForm):
     title = StringField(
         _l("Title"),
@@ -84,7 +117,7 @@ class AppointmentForm(FlaskForm):
     )
     description = TextAreaField(
         _l("Description"),
-        validators=[Length(max=DESCRIPTION_MAX), NoControlCharacters()],
+        validators=[Length(max=DESCRIPTION_MAX), NoControlCharacters(multiline=True)],
     )
     reminder_minutes = ReminderField(_l("Reminder e-mail"))
     confirm_overlap = ConfirmButton(_l("Save anyway"))
@@ -120,6 +153,20 @@ class AppointmentForm(FlaskForm):
             for other in db.session.scalars(query)
             if spans_overlap(span, covered_span(other.start, other.end, other.all_day, zone))
         ]
+
+
+class EditsVersion:
+    """For a form that edits an existing appointment: the version it was filled from."""
+
+    version = VersionField()
+
+    def is_stale(self, appointment: Appointment) -> bool:
+        """Tell whether the appointment changed since the form was filled; call after validate()."""
+        return not self.version.errors and self.version.data != appointment.version
+
+
+class AppointmentEditForm(EditsVersion, AppointmentForm):
+    """The appointment form for an existing appointment."""
 
 
 def proposed_times(args: Mapping[str, str]) -> dict:

@@ -268,6 +268,7 @@ def test_an_edit_in_the_appointment_admin_shows_in_the_log(staff_browser, user):
             "end": "2026-05-04T11:00",
             "location": "Room <2>",
             "description": "",
+            "version": "1",
         },
     )
     assert response.status_code == 302, response.get_data(as_text=True)
@@ -324,7 +325,7 @@ def test_login_is_recorded_with_the_user_and_address(browser, user):
 
 def test_failed_login_is_recorded_with_the_address_tried_and_no_password(browser, user):
     response = browser.submit("/login", {"email": user.email, "password": "wrong password!"})
-    assert response.status_code == 200
+    assert response.status_code == 400
     [entry] = entries()
     assert (entry.action, entry.actor_id, entry.actor_email) == ("login_failed", None, "")
     assert (entry.object_type, entry.object_repr, entry.ip) == ("User", user.email, "127.0.0.1")

@@ -190,7 +190,8 @@ def test_warning_names_every_overlap_in_time_order(logged_in, user):
 def test_editing_does_not_warn_about_itself(logged_in, user):
     dentist = make_appointment(user, title="Dentist", start=berlin(4, 10), end=berlin(4, 11))
     response = logged_in.submit(
-        f"/appointments/{dentist.id}/edit/", form(start="2026-05-04T10:30", end="2026-05-04T11:30")
+        f"/appointments/{dentist.id}/edit/",
+        form(start="2026-05-04T10:30", end="2026-05-04T11:30", version="1"),
     )
     assert response.status_code == 302
     db.session.refresh(dentist)
@@ -201,7 +202,7 @@ def test_editing_into_another_warns_changes_nothing_until_confirmed(logged_in, u
     dentist = make_appointment(user, title="Dentist", start=berlin(4, 8), end=berlin(4, 9))
     standup = make_appointment(user, title="Team standup", start=berlin(4, 10), end=berlin(4, 11))
     edit_url = f"/appointments/{dentist.id}/edit/"
-    page = logged_in.submit(edit_url, form(title="Dentist, moved"))
+    page = logged_in.submit(edit_url, form(title="Dentist, moved", version="1"))
     alert = warning(page.get_data(as_text=True))
     assert f'href="/appointments/{standup.id}/"' in alert
     assert f'href="/appointments/{dentist.id}/"' not in alert

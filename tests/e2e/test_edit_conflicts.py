@@ -1,0 +1,69 @@
+"""Two tabs editing one appointment in a real browser: the second save is refused, not lost."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from app.extensions import db
+from app.scheduling.models import Appointment
+from tests.e2e.test_user_journey import csp_violations, log_in
+from tests.factories import make_appointment, make_user
+
+pytestmark = pytest.mark.browser
+
+CHANGED = (
+    "This appointment was changed meanwhile (in another tab or by someone else). Reload it to "
+    "see the changes, then make your edit again."
+)
+
+
+def test_saving_in_a_second_tab_shows_the_conflict_and_keeps_the_first_edit(
+    context, page, live_server
+):
+    with live_server.app.app_context():
+        owner = make_user("olive@example.com", timezone="Europe/Berlin")
+        appointment_id = make_appointment(owner, title="Dentist", location="Main street 1").id
+        db.session.remove()
+    log_in(page, "olive@example.com")
+    edit_url = f"/appointments/{appointment_id}/edit/"
+
+    first = page
+    second = context.new_page()
+    refused_by_csp = csp_violations(second)
+    errors: list[str] = []
+    second.on("pageerror", lambda error: errors.append(str(error)))
+    first.goto(edit_url)
+    second.goto(edit_url)
+
+    first.fill("#title", "Dentist, moved")
+    first.get_by_role("button", name="Save").click()
+    expect(first).to_have_url(re.compile(rf"/appointments/{appointment_id}/$"))
+    expect(first.locator("h1")).to_have_text("Dentist, moved")
+
+    second.fill("#location", "Station road 2")
+    second.get_by_role("button", name="Save").click()
+    conflict = second.locator("#edit-conflict")
+    expect(conflict).to_contain_text(CHANGED)
+    expect(second).to_have_url(re.compile(rf"{re.escape(edit_url)}$"))
+    # What was typed in the second tab is still there, to copy.
+    expect(second.locator("#location")).to_have_value("Station road 2")
+    expect(second.locator("#title")).to_have_value("Dentist")
+
+    with live_server.app.app_context():
+        stored = db.session.get(Appointment, appointment_id)
+        assert (stored.title, stored.location) == ("Dentist, moved", "Main street 1")
+        db.session.remove()
+
+    # Reloading shows the first tab's edit; an edit made on it is saved.
+    conflict.get_by_role("link", name="Reload the appointment").click()
+    expect(second.locator("#edit-conflict")).to_have_count(0)
+    expect(second.locator("#title")).to_have_value("Dentist, moved")
+    second.fill("#location", "Station road 2")
+    second.get_by_role("button", name="Save").click()
+    expect(second).to_have_url(re.compile(rf"/appointments/{appointment_id}/$"))
+    expect(second.locator("article")).to_contain_text("Station road 2")
+    expect(second.locator("h1")).to_have_text("Dentist, moved")
+    assert refused_by_csp == [] and errors == []

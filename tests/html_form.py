@@ -1,0 +1,66 @@
+"""What a browser would send from a page's form: its fields as shown, hidden ones included."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+
+class HTMLForm(HTMLParser):
+    """The fields of the page's forms (the one with a ``csrf_token`` is the one of interest).
+
+    Inputs, checked checkboxes, text areas and selects (the option selected, else the first),
+    with their values as the browser would send them. Submit buttons are left out.
+    """
+
+    def __init__(self, html: str):
+        super().__init__(convert_charrefs=True)
+        self.fields: dict[str, str] = {}
+        self._textarea: str | None = None
+        self._select: str | None = None
+        self._select_first: str | None = None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        name = attrs.get("name")
+        if tag == "option" and self._select:
+            value = attrs.get("value", "")
+            if self._select_first is None:
+                self._select_first = value
+            if "selected" in attrs:
+                self.fields[self._select] = value
+            return
+        if not name:
+            return
+        kind = attrs.get("type", "text")
+        if tag == "input" and kind in ("submit", "button", "reset"):
+            return
+        if tag == "input" and kind in ("checkbox", "radio"):
+            if "checked" in attrs:
+                self.fields[name] = attrs.get("value", "on")
+        elif tag == "input":
+            self.fields[name] = attrs.get("value", "")
+        elif tag == "textarea":
+            self._textarea = name
+            self.fields[name] = ""
+        elif tag == "select":
+            self._select, self._select_first = name, None
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.fields[self._textarea] += data
+
+    def handle_endtag(self, tag):
+        if tag == "textarea" and self._textarea:
+            # Browsers read CRLF as LF, then drop the one line break that follows <textarea>.
+            text = self.fields[self._textarea].replace("\r\n", "\n")
+            self.fields[self._textarea] = text.removeprefix("\n")
+            self._textarea = None
+        elif tag == "select" and self._select:
+            if self._select not in self.fields and self._select_first is not None:
+                self.fields[self._select] = self._select_first
+            self._select = None
+
+    def filled(self, **changes) -> dict[str, str]:
+        """Return the fields with the user's changes, ready to POST."""
+        return {**self.fields, **changes}
