@@ -67,3 +67,34 @@ def test_saving_in_a_second_tab_shows_the_conflict_and_keeps_the_first_edit(
     expect(second.locator("article")).to_contain_text("Station road 2")
     expect(second.locator("h1")).to_have_text("Dentist, moved")
     assert refused_by_csp == [] and errors == []
+
+
+def test_deleting_in_a_second_tab_says_it_was_deleted_meanwhile(context, page, live_server):
+    with live_server.app.app_context():
+        owner = make_user("olive@example.com")
+        appointment_id = make_appointment(owner, title="Dentist").id
+        db.session.remove()
+    log_in(page, "olive@example.com")
+    detail_url = f"/appointments/{appointment_id}/"
+    first, second = page, context.new_page()
+    first.goto(detail_url)
+    second.goto(detail_url)
+    dialogs: list[str] = []
+
+    def answer(dialog):
+        dialogs.append(dialog.message)
+        dialog.accept()
+
+    first.on("dialog", answer)
+    second.on("dialog", answer)
+    first.get_by_role("button", name="Delete").click()
+    expect(first).not_to_have_url(re.compile(rf"{re.escape(detail_url)}$"))
+    second.get_by_role("button", name="Delete").click()
+    # The confirmation, then the server's reason rather than a generic failure.
+    expect(second.get_by_role("button", name="Delete")).to_be_enabled()
+    for _ in range(50):
+        if len(dialogs) == 3:
+            break
+        second.wait_for_timeout(100)
+    assert len(dialogs) == 3, dialogs
+    assert dialogs[2] == "This appointment was deleted meanwhile (in another tab or by someone else)."

@@ -26,13 +26,15 @@
     }).then(function (response) {
       return response.json().then(function (body) {
         if (!response.ok || body.status !== "OK") {
-          throw new Error(response.status);
+          // The server's own reason (already in the user's language), if it gave one.
+          throw { reason: body && body.error && body.error.message };
         }
         window.location.assign(button.dataset.redirect);
       });
-    }).catch(function () {
+    }).catch(function (failure) {
+      // A network error or a page that is not JSON has no reason of ours: the generic text.
       button.disabled = false;
-      window.alert(button.dataset.error);
+      window.alert((failure && failure.reason) || button.dataset.error);
     });
   });
 
