@@ -61,6 +61,8 @@ class Config:
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    # A login lasts at most this long; "Remember me" keeps its cookie across browser restarts
+    # meanwhile. Logging out ends it on the server (app/accounts/sessions.py).
     PERMANENT_SESSION_LIFETIME = timedelta(days=14)
 
     # ------------------------------------------------------------------------------------------
