@@ -36,6 +36,15 @@ test: install system-packages translations
 test-postgresql: install system-packages translations
 	$(WITH_POSTGRESQL) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## test-load: 50 logged-in clients against uWSGI for a minute, then faults under load (a worker
+## killed, PostgreSQL restarted or read-only, a full disk), on SQLite then PostgreSQL (~6 minutes)
+# The tests marked `load` (tests/load), which `make test` leaves out; the figures print at the
+# end of each run. Options in PYTEST_ARGS, e.g. make test-load PYTEST_ARGS="-k steady".
+.PHONY: test-load
+test-load: install system-packages translations
+	$(BIN)/python -m pytest -m load $(PYTEST_ARGS) tests/load
+	$(WITH_POSTGRESQL) $(BIN)/python -m pytest -m load $(PYTEST_ARGS) tests/load
+
 ## bench: load-test the calendar views with wrk against a bare reference page (~8 minutes)
 # Pass options in BENCH_ARGS, e.g. make bench BENCH_ARGS="--sizes 10000 --rounds 1".
 bench: install bench-wrk

@@ -52,6 +52,9 @@ class Config:
     # request reconnects instead of failing (tests/core/test_database.py shows both).
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SQLALCHEMY_RECORD_QUERIES = False
+    # Seconds a new PostgreSQL connection may take (psycopg waits 130 by default): a server that
+    # cannot be reached gets the 503 page quickly, not a request hung until uWSGI's harakiri.
+    DATABASE_CONNECT_TIMEOUT = 5
 
     # ------------------------------------------------------------------------------------------
     # Sessions and cookies

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from app import create_app
 from app.extensions import db
 from tests.factories import PASSWORD, make_user
-from tests.postgres import DATABASE_ENV, TestDatabases
+from tests.postgres import DATA_ENV, DATABASE_ENV, Cluster, TestDatabases
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"|name="csrf_token"[^>]*value="([^"]+)"')
@@ -41,11 +41,17 @@ def pytest_report_header(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Skip the tests marked for the other database."""
+    """Skip the tests marked for the other database; leave out the load tests unless asked."""
     other = "sqlite_only" if POSTGRESQL_SERVER else "postgresql_only"
     for item in items:
         for mark in item.iter_markers(other):
             item.add_marker(pytest.mark.skip(reason=mark.kwargs["reason"]))
+    # Minutes each (tests/load): only `make test-load`, or a -m expression that names them.
+    if "load" not in (config.option.markexpr or ""):
+        load = [item for item in items if item.get_closest_marker("load")]
+        if load:
+            config.hook.pytest_deselected(items=load)
+            items[:] = [item for item in items if not item.get_closest_marker("load")]
 
 
 def migrate(url: str) -> None:
@@ -96,6 +102,35 @@ def database_url(migrated_database, postgresql_databases, tmp_path):
     url = postgresql_databases.create(template=migrated_database)
     yield url
     postgresql_databases.drop(url)
+
+
+@pytest.fixture(scope="module")
+def module_database_url(migrated_database, postgresql_databases, tmp_path_factory):
+    """A copy of the migrated database that a module's tests share.
+
+    For tests that change nothing, or undo what they change (property-based tests running
+    many examples), and would spend most of their time building databases otherwise.
+    """
+    if postgresql_databases is None:
+        path = tmp_path_factory.mktemp("module") / "sched.db"
+        shutil.copy(make_url(migrated_database).database, path)
+        yield f"sqlite:///{path}"
+        return
+    url = postgresql_databases.create(template=migrated_database)
+    yield url
+    postgresql_databases.drop(url)
+
+
+@pytest.fixture
+def cluster() -> Cluster:
+    """The throw-away cluster the suite runs on, which a test may restart, or stop and start."""
+    data = os.environ.get(DATA_ENV)
+    if not data:
+        pytest.skip(
+            f"restarting the server needs the throw-away cluster of `make test-postgresql` "
+            f"({DATA_ENV} unset)"
+        )
+    return Cluster.from_data_folder(Path(data))
 
 
 @pytest.fixture

@@ -163,8 +163,13 @@ class Cluster:
 
     @classmethod
     def from_data_folder(cls, data: Path) -> Cluster:
-        """The running cluster whose data folder is ``data`` (for restarting it)."""
-        return cls(folder=data.parent, user=pwd.getpwuid(data.stat().st_uid), bin=server_binaries())
+        """The running cluster whose data folder is ``data`` (to restart, or stop and start it)."""
+        # postmaster.pid's fourth line is the port: start() after stop() needs it again.
+        port = int((data / "postmaster.pid").read_text().splitlines()[3])
+        return cls(
+            folder=data.parent, user=pwd.getpwuid(data.stat().st_uid), bin=server_binaries(),
+            port=port,
+        )
 
     @property
     def data(self) -> Path:

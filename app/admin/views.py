@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import abort
+from flask import abort, request
 from flask_admin import AdminIndexView, expose
 from flask_admin.actions import action
+from flask_admin.babel import gettext as admin_gettext
 from flask_admin.contrib.sqla import ModelView
+from flask_babel import gettext
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
@@ -15,7 +17,8 @@ from app.accounts.models import APPOINTMENTS_MANAGE, AUDIT_READ, USERS_READ, Use
 from app.admin import audit
 from app.admin.models import AuditEntry
 from app.admin.security import PermissionRequired, has_permission
-from app.core.db import now_utc
+from app.core.db import MAX_INT, now_utc, parse_id
+from app.core.errors import database_unavailable_reason, refuse_input
 from app.extensions import db
 from app.scheduling.models import Appointment
 
@@ -75,15 +78,71 @@ class SchedModelView(PermissionRequired, ModelView):
     def on_model_delete(self, model) -> None:
         audit.record_delete(model)
 
+    def handle_view_exception(self, exc: Exception) -> bool:
+        # A database that cannot serve gets the site's 503 page (app/core/errors.py) rather
+        # than Flask-Admin's "Failed to ..." message, which would show the SQL statement.
+        if database_unavailable_reason(exc):
+            raise exc
+        return super().handle_view_exception(exc)
+
+    # --- Bad input: what Flask-Admin lets through, or answers with a redirect or a 500 ---------
+    # Every model here has an integer key, so an id is a number from 1 to MAX_INT (parse_id).
+
+    def get_one(self, id):
+        """Return the row with this id; an id that names none, or is no id, answers 404."""
+        key = parse_id(id)
+        model = None if key is None else db.session.get(self.model, key)
+        if model is None:
+            abort(404, description=admin_gettext("Record does not exist."))
+        return model
+
+    def get_list(
+        self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None
+    ):
+        # A page past the rows an integer id can number holds nothing, and its OFFSET would
+        # overflow the database's; a negative one PostgreSQL refuses.
+        if page is not None and not 0 <= page * (page_size or self.page_size) <= MAX_INT:
+            abort(404)
+        return super().get_list(
+            page, sort_column, sort_desc, search, filters, execute=execute, page_size=page_size
+        )
+
+    def get_invalid_value_msg(self, value, filter) -> str:
+        """Flask-Admin flashes this for a filter value it ignores; the list then answers 400."""
+        refuse_input()
+        return super().get_invalid_value_msg(value, filter)
+
+    def handle_action(self, return_view=None):
+        """Run a bulk action on rows chosen from the list; anything else is refused."""
+        if not any(self.is_action_allowed(known) for known in self._actions_data):
+            abort(403)
+        name = request.form.get("action")
+        if name not in self._actions_data:
+            abort(400, description=gettext("Choose an action from the list."))
+        if not self.is_action_allowed(name):
+            abort(403)
+        ids = request.form.getlist("rowid")
+        if not ids or any(parse_id(value) is None for value in ids):
+            abort(400, description=gettext("Choose the rows from the list."))
+        return super().handle_action(return_view)
+
+    @expose("/export/<export_type>/")
+    def export(self, export_type: str):
+        """Flask-Admin redirects with "Permission denied." for any type; say 404 or 403."""
+        if export_type not in self.export_types:
+            abort(404)
+        if not self.can_export:
+            abort(403)
+        return super().export(export_type)
+
     @action(*ModelView.action_delete._action)  # Flask-Admin's own name and (translated) texts
     def action_delete(self, ids) -> None:
         """Delete the selected rows, looked up by their ids as the integers they are.
 
         Flask-Admin compares the key with the ids as the form sent them, strings: SQLite converts
         them, PostgreSQL refuses `integer = character varying` (flask-admin issue #2951).
-        Every model here has an integer key.
         """
-        super().action_delete(tuple(int(value) for value in ids if str(value).isdigit()))
+        super().action_delete(tuple(parse_id(value) for value in ids))
 
     @expose("/ajax/update/", methods=("POST",))
     def ajax_update(self):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import DateTime, Engine, MetaData, event
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -21,6 +22,21 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# The largest value of an INTEGER column on PostgreSQL (int4), every table's id included.
+# PostgreSQL refuses to compare an integer column with anything larger ("integer out of
+# range"), SQLite anything past 64 bits: a number from a request is checked against this first.
+MAX_INT = 2**31 - 1
+
+
+def parse_id(value: object) -> int | None:
+    """Read a row id given as text; None unless it is a whole number from 1 to MAX_INT."""
+    text = str(value) if isinstance(value, int) else value
+    if not isinstance(text, str) or not (text.isascii() and text.isdigit()) or len(text) > 10:
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_INT else None
 
 
 def now_utc() -> datetime:
@@ -69,8 +85,27 @@ def _configure_sqlite(dbapi_connection, connection_record) -> None:
     cursor.close()
 
 
+def close_session(exception: BaseException | None = None) -> None:
+    """End the request's session, even on a connection the database server has just cut.
+
+    The answer is made by then: a connection that died meanwhile (the server restarting) must
+    not turn it into an error, which uWSGI would send as a cut-off answer. Closing throws the
+    dead connection away; Flask-SQLAlchemy's own teardown then finds the session closed.
+    """
+    from app.core.errors import database_unavailable_reason
+    from app.extensions import db
+
+    try:
+        db.session.close()
+    except SQLAlchemyError as error:
+        reason = database_unavailable_reason(error) or type(error).__name__
+        current_app.logger.warning("Database connection lost after the answer: %s", reason)
+
+
 def init_db(app: Flask) -> None:
-    """Turn on SQLite's foreign keys, busy timeout and WAL for every new connection."""
+    """Turn on SQLite's foreign keys, busy timeout and WAL for every new connection, limit the
+    time a PostgreSQL connection may take, and close each request's session whatever state its
+    connection is in."""
     from app.extensions import db
 
     with app.app_context():
@@ -79,3 +114,12 @@ def init_db(app: Flask) -> None:
         engine, "connect", _configure_sqlite
     ):
         event.listen(engine, "connect", _configure_sqlite)
+    timeout = app.config.get("DATABASE_CONNECT_TIMEOUT")
+    if engine.dialect.name == "postgresql" and timeout:
+
+        def limit_connect_time(dialect, connection_record, cargs, cparams) -> None:
+            cparams.setdefault("connect_timeout", timeout)  # unless the URL sets its own
+
+        event.listen(engine, "do_connect", limit_connect_time)
+    # Registered after Flask-SQLAlchemy's teardown, so it runs before it.
+    app.teardown_appcontext(close_session)

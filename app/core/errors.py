@@ -1,12 +1,32 @@
-"""Error pages for people and JSON errors for programs."""
+"""Error pages for people and JSON errors for programs; 400 for every page that refuses input."""
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+import sqlite3
+
+from flask import (
+    Flask,
+    before_render_template,
+    current_app,
+    g,
+    jsonify,
+    render_template,
+    request,
+)
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, SecurityError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from werkzeug.exceptions import (
+    HTTPException,
+    InternalServerError,
+    SecurityError,
+    ServiceUnavailable,
+)
+from wtforms.form import BaseForm
+
+from app.extensions import db
 
 # Our own wording, so that every error reads in the user's language.
 ERROR_TEXTS = {
@@ -16,8 +36,13 @@ ERROR_TEXTS = {
     404: (_l("Page not found"), _l("The page you asked for does not exist.")),
     405: (_l("Method not allowed"), _l("This page cannot be used that way.")),
     413: (_l("Request too large"), _l("What you sent is larger than this site accepts.")),
+    415: (_l("Unsupported content type"), _l("This page cannot read what was sent.")),
     429: (_l("Too many requests"), _l("Please slow down and try again in a moment.")),
     500: (_l("Server error"), _l("Something went wrong on our side. Please try again later.")),
+    503: (
+        _l("Service unavailable"),
+        _l("The service is temporarily unavailable. Please try again in a few moments."),
+    ),
 }
 CSRF_TEXT = _l("The form has expired or was sent from elsewhere. Reload the page and try again.")
 
@@ -31,6 +56,11 @@ def wants_json() -> bool:
 def handle_http_error(error: HTTPException):
     if error.response is not None:
         return error.response
+    if isinstance(error, InternalServerError) and database_unavailable_reason(
+        error.original_exception
+    ):
+        # Raised outside the view and its handlers (opening or saving the session, say).
+        return handle_database_error(error.original_exception)
     if isinstance(error, SecurityError):
         # A host name the site does not serve: nothing may be built from it (no page, no links).
         text = gettext("Bad request: unknown host.")
@@ -50,6 +80,137 @@ def handle_http_error(error: HTTPException):
     return response, code, headers
 
 
+# --------------------------------------------------------------------------------------------
+# The database cannot serve: 503 and Retry-After, not a 500
+# --------------------------------------------------------------------------------------------
+
+# Seconds a client is asked to wait before trying again (a PostgreSQL restart takes a few).
+RETRY_AFTER_SECONDS = 5
+
+# PostgreSQL SQLSTATE classes that say the server cannot serve now, whatever was asked:
+# 08 connection lost or refused, 53 insufficient resources (disk full, out of memory, too many
+# connections), 57 operator intervention (shutting down, starting up, statement cancelled),
+# 58 system error (I/O).
+UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57", "58")
+UNAVAILABLE_SQLSTATES = {
+    "25006",  # read_only_sql_transaction: a read-only database, or a standby after a fail-over
+    "55P03",  # lock_not_available: a lock still held when lock_timeout ran out
+}
+# SQLite's primary result codes for the same situations (an extended code's low byte is one).
+UNAVAILABLE_SQLITE_CODES = {
+    sqlite3.SQLITE_BUSY,  # "database is locked": still locked when busy_timeout ran out
+    sqlite3.SQLITE_LOCKED,
+    sqlite3.SQLITE_READONLY,  # "attempt to write a readonly database"
+    sqlite3.SQLITE_IOERR,
+    sqlite3.SQLITE_FULL,  # "database or disk is full"
+    sqlite3.SQLITE_CANTOPEN,  # the file or its folder is gone (an unmounted disk)
+}
+MAX_REASON_LENGTH = 200
+
+
+def database_unavailable_reason(error: BaseException | None) -> str | None:
+    """Say why the database cannot serve now, for the log; None when ``error`` is another one.
+
+    Only the driver's error code and first line go into the reason, never the statement or
+    its parameters (which may hold a session token or a password hash).
+    """
+    if isinstance(error, PoolTimeoutError):
+        return "every pooled connection is busy"
+    if not isinstance(error, DBAPIError):
+        return None
+    driver_error = error.orig
+    if isinstance(driver_error, sqlite3.Error):
+        code = getattr(driver_error, "sqlite_errorcode", None)
+        if code is None or code & 0xFF not in UNAVAILABLE_SQLITE_CODES:
+            return None
+        return _reason(driver_error.sqlite_errorname, driver_error)
+    sqlstate = getattr(driver_error, "sqlstate", None)  # psycopg's errors carry it
+    if sqlstate is None:
+        # No answer from the server at all: refused, cut off, or the connection found dead.
+        if error.connection_invalidated or isinstance(error, OperationalError):
+            return _reason(type(driver_error).__name__, driver_error)
+        return None
+    if sqlstate[:2] in UNAVAILABLE_SQLSTATE_CLASSES or sqlstate in UNAVAILABLE_SQLSTATES:
+        return _reason(f"SQLSTATE {sqlstate}", driver_error)
+    return None
+
+
+def _reason(code: str, driver_error: BaseException) -> str:
+    lines = str(driver_error).strip().splitlines() or [""]
+    return f"{code}: {lines[0][:MAX_REASON_LENGTH]}"
+
+
+def handle_database_error(error: Exception):
+    """Answer 503 with Retry-After when the database cannot serve; leave other errors be.
+
+    Unreachable, restarting, read-only, full, locked for too long: none of it is the request's
+    fault, and the next try may well work. The transaction is rolled back so that the session
+    is usable again, and one line is logged. Other database errors (an IntegrityError, say)
+    keep their usual handling.
+    """
+    reason = database_unavailable_reason(error)
+    if reason is None:
+        raise error
+    current_app.logger.warning(
+        "Database unavailable, answered 503 to %s %s: %s",
+        request.method, request.endpoint, reason,
+    )
+    _roll_back()
+    unavailable = ServiceUnavailable(retry_after=RETRY_AFTER_SECONDS)
+    if "_login_user" not in g:
+        # Loading the logged-in user is what failed (Flask-Login keeps the request's user in
+        # g._login_user): show the page as to a visitor rather than ask the database again.
+        _treat_as_visitor()
+    try:
+        return handle_http_error(unavailable)
+    except SQLAlchemyError:
+        # The page itself needed the database (the user's name and roles, expired by the
+        # rollback): show it as to a visitor.
+        _roll_back()
+        _treat_as_visitor()
+        return handle_http_error(unavailable)
+
+
+def _roll_back() -> None:
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        db.session.close()  # gives the connection back to the pool, which discards a dead one
+
+
+def _treat_as_visitor() -> None:
+    g._login_user = current_app.login_manager.anonymous_user()
+
+
+# --------------------------------------------------------------------------------------------
+# Refused input: 400, also when the page shows the form again with what was wrong
+# --------------------------------------------------------------------------------------------
+
+
+def refuse_input() -> None:
+    """Make this request's page answer 400: it shows what was wrong with the input."""
+    g.input_refused = True
+
+
+def _note_refused_form(sender, template, context, **extra) -> None:
+    """A page that shows a sent form's errors (ours, Flask-Security's, Flask-Admin's) is a 400."""
+    if request.method not in ("GET", "HEAD") and any(
+        isinstance(value, BaseForm) and value.errors for value in context.values()
+    ):
+        refuse_input()
+
+
+def _answer_refused_input(response):
+    if g.get("input_refused") and response.status_code == 200:
+        response.status_code = 400
+    return response
+
+
 def init_error_handlers(app: Flask) -> None:
-    """Answer every HTTP error, unexpected ones (500) included, with our page or JSON."""
+    """Answer every HTTP error, unexpected ones (500) included, with our page or JSON; a
+    database that cannot serve with 503; a page that refuses its input with 400."""
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(DBAPIError, handle_database_error)
+    app.register_error_handler(PoolTimeoutError, handle_database_error)
+    before_render_template.connect(_note_refused_form, app)
+    app.after_request(_answer_refused_input)
