@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_security import RegisterFormV2
+from flask_security import ForgotPasswordForm, RegisterFormV2, SendConfirmationForm
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import AnyOf, Length, Optional
 
 from app.core.timezones import timezone_names
+from app.core.validators import NoControlCharacters, strip_whitespace
 from app.scheduling.reminders import ReminderField
 
 
@@ -18,7 +19,8 @@ class ProfileFieldsMixin:
 
     full_name = StringField(
         _l("Name"),
-        validators=[Optional(), Length(max=255)],
+        filters=[strip_whitespace],
+        validators=[Optional(), Length(max=255), NoControlCharacters()],
         render_kw={"autocomplete": "name"},
     )
     locale = SelectField(_l("Language"), default="en")
@@ -39,6 +41,34 @@ class RegisterForm(ProfileFieldsMixin, RegisterFormV2):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.set_profile_choices()
+
+
+class RefusesMalformedAddresses:
+    """Say so when the address typed cannot be one, on forms that never tell whether an
+    address has an account (SECURITY_RETURN_GENERIC_RESPONSES).
+
+    Flask-Security then drops every error of the address field, and answers as if the
+    instructions had been sent: "sent to owner at example". The address's own form tells
+    nothing about accounts, so its errors move to the form, where they stay.
+    """
+
+    def validate(self, **kwargs) -> bool:
+        if super().validate(**kwargs):
+            return True
+        mail_util = current_app.extensions["security"].mail_util
+        try:
+            mail_util.validate(self.email.data or "")
+        except ValueError:
+            self.form_errors.extend(self.email.errors)
+        return False
+
+
+class ResetRequestForm(RefusesMalformedAddresses, ForgotPasswordForm):
+    """/reset: the address to send password reset instructions to."""
+
+
+class ConfirmRequestForm(RefusesMalformedAddresses, SendConfirmationForm):
+    """/confirm: the address to send the confirmation link to again."""
 
 
 class ProfileForm(ProfileFieldsMixin, FlaskForm):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, has_request_context
 from flask_security import SQLAlchemyUserDatastore, naive_utcnow
 
-from app.accounts.forms import RegisterForm
+from app.accounts.forms import ConfirmRequestForm, RegisterForm, ResetRequestForm
 from app.accounts.models import Role, User
 from app.extensions import db, security
 
@@ -30,7 +30,13 @@ def init_security(app: Flask) -> None:
     from app.accounts.ratelimits import init_rate_limits
     from app.accounts.sessions import init_sessions
 
-    security.init_app(app, user_datastore, register_form=RegisterForm)
+    security.init_app(
+        app,
+        user_datastore,
+        register_form=RegisterForm,
+        forgot_password_form=ResetRequestForm,
+        send_confirmation_form=ConfirmRequestForm,
+    )
     init_rate_limits(app)
     init_lockout(app)
     init_sessions(app)

@@ -28,7 +28,7 @@ from wtforms.validators import InputRequired, StopValidation
 
 from app.accounts.models import APPOINTMENTS_MANAGE, User
 from app.admin.views import SchedModelView
-from app.core.db import UTCDateTime, parse_id
+from app.core.db import MAX_INT, UTCDateTime, parse_id
 from app.core.filters import date_filter, datetime_filter, nl2br_filter
 from app.core.timezones import is_valid_timezone, user_timezone
 from app.core.validators import MAX_YEAR, MIN_YEAR
@@ -114,7 +114,7 @@ class OwnerLoader(QueryAjaxModelLoader):
             self.get_query()
             .filter(matches)
             .order_by(User.email)
-            .offset(max(offset or 0, 0))
+            .offset(min(max(offset or 0, 0), MAX_INT))  # past any row: none, not an overflow
             .limit(OWNER_PAGE_SIZE)
             .all()
         )

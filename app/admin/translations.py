@@ -37,7 +37,9 @@ from app.core.views import is_local_path
 from app.extensions import db
 
 PAGE_SIZE = 25
-UPLOAD_MAX_BYTES = 2 * 1024 * 1024
+# Below the site's MAX_CONTENT_LENGTH (1 MiB), so that a file too large is told so here; the
+# largest catalog is about 50 KiB.
+UPLOAD_MAX_BYTES = 512 * 1024
 HISTORY_LENGTH = 50
 STATUSES = {
     "all": _l("All"),
@@ -104,7 +106,10 @@ class EntryForm(FlaskForm):
 class UploadForm(FlaskForm):
     po_file = FileField(_l(".po file"), validators=[
         FileRequired(_l("Choose a .po file.")),
-        FileSize(UPLOAD_MAX_BYTES, message=_l("The file is larger than 2 MiB.")),
+        FileSize(
+            UPLOAD_MAX_BYTES,
+            message=_l("The file is larger than %(size)d KiB.", size=UPLOAD_MAX_BYTES // 1024),
+        ),
     ])
 
 
@@ -281,7 +286,7 @@ class TranslationConsole(PermissionRequired, BaseView):
             back = url_for(".entry", language=language, key=key)
         return redirect(back)
 
-    @expose("/<language>/<key>/revert/<int:edit_id>", methods=("POST",))
+    @expose("/<language>/<key>/revert/<id:edit_id>", methods=("POST",))
     def revert(self, language: str, key: str, edit_id: int):
         language = self.language_or_abort(language)
         if not RevertForm().validate_on_submit():

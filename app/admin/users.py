@@ -49,7 +49,9 @@ from app.accounts.security import user_datastore
 from app.accounts.sessions import end_sessions
 from app.admin import audit
 from app.admin.views import SchedModelView
+from app.core.db import parse_id
 from app.core.filters import datetime_filter
+from app.core.validators import NoControlCharacters, strip_whitespace
 from app.extensions import db
 from app.scheduling.models import Appointment
 
@@ -98,8 +100,8 @@ def _is_current_user(user: User | None) -> bool:
 
 
 def _ids(ids) -> list[int]:
-    """Turn the row ids an action receives into primary keys, dropping anything else."""
-    return [int(value) for value in ids if str(value).isdigit()]
+    """Turn the row ids an action receives into primary keys (SchedModelView checked them)."""
+    return [parse_id(value) for value in ids]
 
 
 def _utc_iso(value: datetime) -> str:
@@ -153,7 +155,11 @@ class UserCreateForm(ProfileFieldsMixin, FlaskForm):
         validators=[DataRequired()],
         render_kw={"autocomplete": "new-password"},
     )
-    full_name = StringField(_l("Name"), validators=[Optional(), Length(max=255)])
+    full_name = StringField(
+        _l("Name"),
+        filters=[strip_whitespace],
+        validators=[Optional(), Length(max=255), NoControlCharacters()],
+    )
     timezone = SelectField(_l("Time zone"), default="UTC")
     locale = SelectField(_l("Language"), default="en")
     roles = RolesField(_l("Roles"), query_factory=_all_roles, get_label="name")
@@ -212,8 +218,16 @@ class UserEditForm(UserCreateForm):
 
 
 class RoleForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
-    description = StringField(_l("Description"), validators=[Optional(), Length(max=255)])
+    name = StringField(
+        _l("Name"),
+        filters=[strip_whitespace],
+        validators=[DataRequired(), Length(max=80), NoControlCharacters()],
+    )
+    description = StringField(
+        _l("Description"),
+        filters=[strip_whitespace],
+        validators=[Optional(), Length(max=255), NoControlCharacters()],
+    )
     permissions = SelectMultipleField(
         _l("Permissions"),
         choices=[],  # known_permissions(), which depend on the languages configured

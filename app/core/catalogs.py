@@ -29,6 +29,8 @@ from flask import Flask, current_app
 from flask_babel import Domain
 from flask_babel import gettext as _
 
+from app.core.validators import LINE_BREAKS_AND_TABS, has_control_characters
+
 DOMAIN = "messages"
 SOURCE_LANGUAGE = "en"  # the language the strings are written in
 PO_WIDTH = 76  # pybabel's line width, so that files saved here and by pybabel do not churn
@@ -86,6 +88,8 @@ def translation_problems(source: str, translation: str, *, plural_form: bool = F
     markup, so a new tag would reach every visitor's page.
     """
     problems = []
+    if has_control_characters(translation, LINE_BREAKS_AND_TABS):
+        problems.append(_("Remove the invisible control characters."))
     expected, got = placeholders(source), placeholders(translation)
     if plural_form:
         expected.pop(PLURAL_COUNT, None)

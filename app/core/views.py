@@ -10,6 +10,7 @@ from flask_security import current_user
 from flask_security.utils import validate_redirect_url
 
 from app.core.i18n import SESSION_KEY, is_supported
+from app.core.validators import has_control_characters
 from app.extensions import db
 
 bp = Blueprint("core", __name__)
@@ -23,8 +24,17 @@ def index():
 
 
 def is_local_path(url: str) -> bool:
-    """A path on this site (not //host, /\\host or a scheme), safe to redirect to."""
-    return url.startswith("/") and not url.startswith(("//", "/\\")) and validate_redirect_url(url)
+    """A path on this site (not //host, /\\host or a scheme), safe to redirect to.
+
+    No control character either: a line break would end the Location header (Werkzeug
+    refuses to send it), and none belongs in an address.
+    """
+    return (
+        url.startswith("/")
+        and not url.startswith(("//", "/\\"))
+        and not has_control_characters(url)
+        and validate_redirect_url(url)
+    )
 
 
 @bp.post("/language")

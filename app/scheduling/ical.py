@@ -8,23 +8,28 @@ the day after the last (DTEND is exclusive), counted in the owner's time zone.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from icalendar import Calendar, Component, Event
-from wtforms.validators import ValidationError
 
 from app.core.db import now_utc
 from app.core.timezones import is_skipped_local_time
-from app.core.validators import MAX_YEAR, MIN_YEAR, NoControlCharacters
+from app.core.validators import (
+    LINE_BREAKS_AND_TABS,
+    MAX_YEAR,
+    MIN_YEAR,
+    has_control_characters,
+)
 from app.scheduling.models import DESCRIPTION_MAX, LOCATION_MAX, TITLE_MAX, Appointment
 
 PRODID = "-//sched//sched appointments//EN"
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
 # How often subscribed calendar programs that honour this hint fetch the feed again.
 FEED_REFRESH = timedelta(hours=1)
 
@@ -291,8 +296,8 @@ def _read_event(event: Event, tz: tzinfo, zones: _FileZones) -> ParsedEvent:
     ``tz`` is the importing user's zone; ``zones`` the zones the file defines, by TZID.
     """
     parsed = ParsedEvent(
-        title=_text(event, "SUMMARY").strip(),
-        location=_text(event, "LOCATION").strip(),
+        title=_one_line(_text(event, "SUMMARY")),
+        location=_one_line(_text(event, "LOCATION")),
         description=_text(event, "DESCRIPTION"),
         repeats=bool(event.get("RRULE") or event.get("RDATE")),
     )
@@ -315,6 +320,11 @@ def _text(event: Event, name: str) -> str:
     return "" if value is None else str(value)
 
 
+def _one_line(text: str) -> str:
+    """Join the lines of a title or location that a calendar program let run over several."""
+    return " ".join(line.strip() for line in LINE_BREAK.split(text) if line.strip())
+
+
 def _check_text(parsed: ParsedEvent) -> None:
     if not parsed.title:
         raise _Skip(NO_TITLE)
@@ -324,20 +334,13 @@ def _check_text(parsed: ParsedEvent) -> None:
         raise _Skip(LOCATION_TOO_LONG)
     if len(parsed.description) > DESCRIPTION_MAX:
         raise _Skip(DESCRIPTION_TOO_LONG)
-    if any(
-        _has_control_characters(text)
-        for text in (parsed.title, parsed.location, parsed.description)
+    # The appointment form's rules: one-line title and location, a description with lines.
+    if (
+        has_control_characters(parsed.title)
+        or has_control_characters(parsed.location)
+        or has_control_characters(parsed.description, LINE_BREAKS_AND_TABS)
     ):
         raise _Skip(CONTROL_CHARACTERS)
-
-
-def _has_control_characters(text: str) -> bool:
-    """Apply the appointment form's rule to text that arrives without a form."""
-    try:
-        NoControlCharacters()(None, SimpleNamespace(data=text))
-    except ValidationError:
-        return True
-    return False
 
 
 def _event_times(

@@ -42,7 +42,10 @@ BATCH = 500
 def _none_or_int(value):
     if value in (None, "", "None"):
         return None
-    return int(value)
+    try:
+        return int(value)
+    except ValueError:
+        return value  # no choice of ours: the field says "Not a valid choice."
 
 
 class ReminderField(SelectField):

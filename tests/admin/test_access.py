@@ -31,7 +31,7 @@ def admin_endpoints(app):
                 continue
             args = {name: "1" for name in rule.arguments}
             url = rule.rule
-            for converter in ("int", "path", "string"):
+            for converter in ("int", "id", "path", "string"):
                 url = url.replace(f"<{converter}:", "<")
             for name, value in args.items():
                 url = url.replace(f"<{name}>", value)

@@ -328,7 +328,7 @@ def test_create_user_with_bad_input_shows_the_field_error_and_creates_nobody(
 
     response = browser.submit(f"{USERS}new/", create_form(**changes))
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert message in field_errors(response, field)
     db.session.expire_all()
     assert db.session.scalar(select(db.func.count()).select_from(User)) == before
@@ -398,7 +398,7 @@ def test_deactivate_action_ends_sessions_and_refuses_logins(app, browser, admin)
     assert not is_logged_in(theirs)
     refused = theirs.submit("/login", {"email": olive.email, "password": PASSWORD})
     # Refused with the answer anyone gets, which does not tell that the account exists.
-    assert refused.status_code == 200 and "Authentication failed" in text(refused)
+    assert refused.status_code == 400 and "Authentication failed" in text(refused)
     assert not is_logged_in(theirs)
 
     # Active again, the old session stays ended: it belonged to the old uniquifier.
@@ -465,7 +465,7 @@ def test_admin_cannot_deactivate_self_by_action(browser, admin):
 def test_admin_cannot_deactivate_self_in_the_edit_form(browser, admin):
     response = browser.submit(f"{USERS}edit/?id={admin.id}", edit_data(admin, active=None))
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "You cannot deactivate your own account." in field_errors(response, "active")
     assert fresh(admin).active
     assert is_logged_in(browser)
@@ -478,7 +478,7 @@ def test_admin_cannot_drop_own_admin_role(browser, admin, roles):
         edit_data(admin, full_name="Changed", roles=[role_id(name) for name in roles]),
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "You cannot take away your own admin role." in field_errors(response, "roles")
     admin = fresh(admin)
     assert [role.name for role in admin.roles] == ["admin"] and admin.full_name == "Ada Admin"
@@ -639,7 +639,7 @@ def test_admin_cannot_take_own_rights_from_own_role(browser, admin, dropped):
         f"{ROLES}edit/?id={role.id}", {"name": "admin", "permissions": permissions}
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "You cannot take away your own admin rights." in field_errors(response, "permissions")
     db.session.expire_all()
     assert dropped in db.session.get(Role, role.id).permissions

@@ -219,7 +219,7 @@ def user_pages(app, owner, meeting):
     yield "new appointment", user.get("/appointments/create/"), 200
     yield "new appointment, with errors", user.submit(
         "/appointments/create/", {"title": "", "start": "", "end": "2026-05-04T08:00"}
-    ), 200
+    ), 400
     yield "new appointment, overlapping", user.submit("/appointments/create/", clash), 200
     yield "appointment, just created", user.submit(
         "/appointments/create/", {**clash, "confirm_overlap": "y"}, follow_redirects=True

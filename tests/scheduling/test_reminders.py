@@ -47,7 +47,7 @@ def test_an_unknown_reminder_choice_is_refused_next_to_the_field(app, logged_in)
         "title": "Dentist", "start": "2030-05-04T10:00", "end": "2030-05-04T11:00",
         "reminder_minutes": "7",
     })
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "Not a valid choice" in response.get_data(as_text=True)
     assert db.session.scalar(select(Appointment).filter_by(title="Dentist")) is None
 

@@ -14,18 +14,22 @@ from flask_babel import lazy_gettext as _l
 from flask_security import auth_required, current_user
 from sqlalchemy import select
 
+from app.core.http import page_or_404
 from app.core.timezones import user_timezone
+from app.core.validators import MAX_YEAR, MIN_YEAR
 from app.extensions import db
 from app.scheduling import calendar as cal
 from app.scheduling.models import Appointment
 
 bp = Blueprint("calendar", __name__, template_folder="../templates", url_prefix="/calendar")
 
-YEAR = "<int(min=1900,max=2200):year>"
-MONTH = "<int(min=1,max=12):month>"
-DAY = "<int(min=1,max=31):day>"
+# Any number matches, so that day_or_404 can say what is wrong with the date.
+YEAR = "<int:year>"
+MONTH = "<int:month>"
+DAY = "<int:day>"
 MONTH_ENTRIES_SHOWN = 3
 AGENDA_PER_PAGE = 25
+AGENDA_MAX_PAGE = 10_000
 END_OF_TIME = datetime(2201, 1, 1, tzinfo=timezone.utc)
 AGENDA_EXPORT_SPAN = timedelta(days=90)
 
@@ -38,6 +42,9 @@ VIEW_NAMES = {
     "agenda": _l("Agenda"),
 }
 ALL_DAY = _l("All day")
+YEARS_COVERED = _l("The calendar covers the years %(min)d to %(max)d.", min=MIN_YEAR, max=MAX_YEAR)
+NO_SUCH_DATE = _l("There is no such date in the calendar.")
+DATE_FORMAT = _l("Give the date as YYYY-MM-DD, for example %(example)s.", example="2026-05-01")
 
 
 @dataclass
@@ -105,10 +112,30 @@ def entries_between(viewer: Viewer, days: list[date]) -> dict[date, list[cal.Ent
 
 
 def day_or_404(year: int, month: int, day: int) -> date:
+    """Return the calendar's date; 404, saying why, for one that does not exist or lies
+    outside the years the calendar covers."""
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        abort(404, description=str(YEARS_COVERED))
     try:
         return date(year, month, day)
+    except (ValueError, OverflowError):
+        abort(404, description=str(NO_SUCH_DATE))
+
+
+def date_argument(name: str) -> date | None:
+    """Read the date in ?name=YYYY-MM-DD; None when there is none.
+
+    Something else than a date answers 400; a date outside the calendar's years 404, as the
+    views' own URLs do.
+    """
+    value = request.args.get(name)
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
     except ValueError:
-        abort(404)
+        abort(400, description=str(DATE_FORMAT))
+    return day_or_404(day.year, day.month, day.day)
 
 
 def view_url(view: str, day: date) -> str:
@@ -159,20 +186,15 @@ def jump():
     view = request.args.get("view", "month")
     if view not in VIEW_NAMES:
         view = "month"
-    try:
-        day = date.fromisoformat(request.args.get("date", ""))
-    except ValueError:
-        day = Viewer.current().today
-    if not 1900 <= day.year <= 2200:
-        abort(404)
+    day = date_argument("date") or Viewer.current().today
     return redirect(view_url(view, day))
 
 
 @bp.route(f"/month/{YEAR}/{MONTH}/")
 @auth_required()
 def month(year: int, month: int):
+    anchor = day_or_404(year, month, 1)
     viewer = Viewer.current()
-    anchor = date(year, month, 1)
     weeks = cal.month_grid(year, month, viewer.first_weekday)
     by_day = entries_between(viewer, [day for week in weeks for day in week])
     return render_view(
@@ -224,16 +246,9 @@ def day(year: int, month: int, day: int):
 @auth_required()
 def agenda():
     viewer = Viewer.current()
-    try:
-        anchor = date.fromisoformat(request.args.get("start", ""))
-    except ValueError:
-        anchor = viewer.today
-    if not 1900 <= anchor.year <= 2200:
-        abort(404)
+    anchor = date_argument("start") or viewer.today
     past = request.args.get("past") == "1"
-    page = request.args.get("page", 1, type=int)
-    if page < 1 or page > 10_000:
-        abort(404)
+    page = page_or_404(max_page=AGENDA_MAX_PAGE)
     cutoff = cal.local_midnight(anchor, viewer.tz)
     if past:
         query = (

@@ -109,9 +109,14 @@ def import_upload():
 def import_confirm():
     form = ImportConfirmForm()
     if not form.validate_on_submit():
+        # Nothing to confirm: the upload page again, saying why (400).
         for error in form.payload.errors:
             flash(error, "danger")
-        return redirect(url_for(".import_upload"))
+        return render_template(
+            "scheduling/import_upload.html",
+            form=ImportUploadForm(formdata=None),
+            max_kib=IMPORT_MAX_BYTES // 1024,
+        ), 400
     db.session.add_all(
         Appointment(owner=current_user, **event.appointment_fields()) for event in form.events
     )
