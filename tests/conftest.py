@@ -94,8 +94,13 @@ def migrated_database(postgresql_databases, tmp_path_factory):
 @pytest.fixture
 def database_url(migrated_database, postgresql_databases, tmp_path):
     """The URL of the test's own copy of the migrated database."""
+    yield from _database_copy(migrated_database, postgresql_databases, tmp_path)
+
+
+def _database_copy(migrated_database, postgresql_databases, directory: Path):
+    """Yield the URL of a new copy of the migrated database; drop it afterwards."""
     if postgresql_databases is None:
-        path = tmp_path / "sched.db"
+        path = directory / "sched.db"
         shutil.copy(make_url(migrated_database).database, path)
         yield f"sqlite:///{path}"
         return
@@ -111,14 +116,8 @@ def module_database_url(migrated_database, postgresql_databases, tmp_path_factor
     For tests that change nothing, or undo what they change (property-based tests running
     many examples), and would spend most of their time building databases otherwise.
     """
-    if postgresql_databases is None:
-        path = tmp_path_factory.mktemp("module") / "sched.db"
-        shutil.copy(make_url(migrated_database).database, path)
-        yield f"sqlite:///{path}"
-        return
-    url = postgresql_databases.create(template=migrated_database)
-    yield url
-    postgresql_databases.drop(url)
+    directory = tmp_path_factory.mktemp("module")
+    yield from _database_copy(migrated_database, postgresql_databases, directory)
 
 
 @pytest.fixture

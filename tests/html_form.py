@@ -9,12 +9,14 @@ class HTMLForm(HTMLParser):
     """The fields of the page's forms (the one with a ``csrf_token`` is the one of interest).
 
     Inputs, checked checkboxes, text areas and selects (the option selected, else the first),
-    with their values as the browser would send them. Submit buttons are left out.
+    with their values as the browser would send them. Named submit buttons are kept apart in
+    ``buttons``: only the one pressed is sent.
     """
 
     def __init__(self, html: str):
         super().__init__(convert_charrefs=True)
         self.fields: dict[str, str] = {}
+        self.buttons: dict[str, str] = {}
         self._textarea: str | None = None
         self._select: str | None = None
         self._select_first: str | None = None
@@ -33,7 +35,10 @@ class HTMLForm(HTMLParser):
         if not name:
             return
         kind = attrs.get("type", "text")
-        if tag == "input" and kind in ("submit", "button", "reset"):
+        if tag == "input" and kind == "submit":
+            self.buttons[name] = attrs.get("value", "")
+            return
+        if tag == "input" and kind in ("button", "reset"):
             return
         if tag == "input" and kind in ("checkbox", "radio"):
             if "checked" in attrs:
@@ -64,3 +69,10 @@ class HTMLForm(HTMLParser):
     def filled(self, **changes) -> dict[str, str]:
         """Return the fields with the user's changes, ready to POST."""
         return {**self.fields, **changes}
+
+    def press(self, client, url, button=None, **changes):
+        """Submit the form as shown, with the user's changes, by the button named (or Enter)."""
+        data = self.filled(**changes)
+        if button:
+            data[button] = self.buttons[button]
+        return client.post(url, data=data)

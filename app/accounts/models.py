@@ -7,7 +7,7 @@ import secrets
 from flask_security.models import sqla as fs_models
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import UTCDateTime, now_utc
@@ -62,7 +62,9 @@ class User(db.Model, fs_models.FsUserMixin):
     )
     # The longest appointment the user has ever had, in seconds: calendar queries look this far
     # back for appointments that began earlier and still run (see scheduling.models).
-    longest_appointment_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
+    longest_appointment_seconds: Mapped[int] = mapped_column(
+        BigInteger, default=0, server_default="0"
+    )
     # The reminder new appointments start with, in minutes before the start (None: none).
     reminder_minutes_default: Mapped[int | None] = mapped_column(default=None)
     # Failed logins since the last success or lockout; at the limit the account is locked

@@ -3,6 +3,7 @@ tell whether an address has an account, and redirects that stay on the site."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -142,6 +143,7 @@ def login_attempts(app, count: int, address: str = "127.0.0.1") -> list[int]:
     ]
 
 
+@contextlib.contextmanager
 def two_hosts(database_url, storage: str):
     """Two instances of the app, as on two hosts (or two workers): nothing shared in memory."""
     apps = []
@@ -150,12 +152,16 @@ def two_hosts(database_url, storage: str):
                                      "RATELIMIT_STORAGE_URI": storage})
         app.test_client_class = RequestIsolatingClient
         apps.append(app)
-    return apps
+    try:
+        yield apps
+    finally:
+        for app in apps:  # their pooled connections, closed now rather than by the collector
+            with app.app_context():
+                db.engine.dispose()
 
 
 def test_with_redis_the_count_is_shared_by_every_worker_and_host(app, database_url, tmp_path):
-    with redis_server(tmp_path) as url:
-        first, second = two_hosts(database_url, url)
+    with redis_server(tmp_path) as url, two_hosts(database_url, url) as (first, second):
         assert login_attempts(first, 6) == [400] * 6
         assert login_attempts(second, 5) == [400] * 4 + [429]
         assert login_attempts(first, 1) == [429]
@@ -165,10 +171,10 @@ def test_with_redis_the_count_is_shared_by_every_worker_and_host(app, database_u
 
 def test_the_embedded_default_counts_in_each_process(app, database_url):
     """memory:// (the README says so): each worker counts on its own."""
-    first, second = two_hosts(database_url, "memory://")
-    assert login_attempts(first, 10) == [400] * 10
-    assert login_attempts(second, 10) == [400] * 10
-    assert login_attempts(first, 1) == [429]
+    with two_hosts(database_url, "memory://") as (first, second):
+        assert login_attempts(first, 10) == [400] * 10
+        assert login_attempts(second, 10) == [400] * 10
+        assert login_attempts(first, 1) == [429]
 
 
 # ---------------------------------------------------------------------------------------------

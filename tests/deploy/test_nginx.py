@@ -377,6 +377,6 @@ def test_login_limits_hold_across_workers_and_forged_addresses(database_url, tmp
                 "X-Forwarded-For": f"198.51.100.{n}", "X-Real-IP": f"198.51.100.{n}",
             })
             statuses.append(answer.status)
-        assert statuses == [200] * 10 + [429]
+        assert statuses == [400] * 10 + [429]  # refused logins, then the limit
         assert int(answer.header("Retry-After")) >= 1
         assert "Too many attempts from your address" in answer.body

@@ -52,3 +52,13 @@ def test_all_day_duration_counts_whole_days_across_a_clock_change(app, user):
     end = datetime(2026, 3, 30, tzinfo=berlin)
     appointment = make_appointment(user, start=start, end=end, all_day=True)
     assert appointment.duration == 3 * DAY
+
+
+def test_an_appointment_may_span_the_whole_calendar(app, user):
+    """Three centuries are more seconds than a 32-bit column holds (PostgreSQL refused them)."""
+    start = datetime(1900, 1, 1, tzinfo=timezone.utc)
+    end = datetime(2199, 12, 31, tzinfo=timezone.utc)
+    appointment = make_appointment(user, title="Everything", start=start, end=end)
+    db.session.expire_all()
+    assert user.longest_appointment_seconds == (end - start).total_seconds() > 2**31
+    assert appointment.duration == end - start

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,6 +12,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.scheduling.models import Appointment
 from tests.factories import make_appointment, make_user
+from tests.html_form import HTMLForm
 
 BERLIN = ZoneInfo("Europe/Berlin")  # the logged-in user's zone
 UTC = timezone.utc
@@ -44,52 +44,6 @@ def warning(html: str) -> str:
     return html.split('id="overlap-warning"', 1)[1].split("</div>", 1)[0]
 
 
-class PageForm(HTMLParser):
-    """What a browser would send from the page's form, and the named buttons it could press."""
-
-    def __init__(self, html: str):
-        super().__init__()
-        self.fields: dict[str, str] = {}
-        self.buttons: dict[str, str] = {}
-        self._textarea: str | None = None
-        self.feed(html)
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        name = attrs.get("name")
-        if not name:
-            return
-        kind = attrs.get("type", "text")
-        if tag == "input" and kind == "submit":
-            self.buttons[name] = attrs.get("value", "")
-        elif tag == "input" and kind == "checkbox":
-            if "checked" in attrs:
-                self.fields[name] = attrs.get("value", "on")
-        elif tag == "input":
-            self.fields[name] = attrs.get("value", "")
-        elif tag == "textarea":
-            self._textarea = name
-            self.fields[name] = ""
-
-    def handle_data(self, data):
-        if self._textarea:
-            self.fields[self._textarea] += data
-
-    def handle_endtag(self, tag):
-        if tag == "textarea" and self._textarea:
-            # Browsers read CRLF as LF, then drop the one line break that follows <textarea>.
-            text = self.fields[self._textarea].replace("\r\n", "\n")
-            self.fields[self._textarea] = text.removeprefix("\n")
-            self._textarea = None
-
-    def press(self, client, url, button=None, **changes):
-        """Submit the form as shown, with the user's changes, by the button named (or Enter)."""
-        data = {**self.fields, **changes}
-        if button:
-            data[button] = self.buttons[button]
-        return client.post(url, data=data)
-
-
 def test_overlap_warns_names_the_other_and_stores_nothing(logged_in, user):
     standup = make_appointment(user, title="Team standup", start=berlin(4, 10), end=berlin(4, 11))
     response = logged_in.submit(CREATE, form())
@@ -107,7 +61,7 @@ def test_overlap_warns_names_the_other_and_stores_nothing(logged_in, user):
 def test_save_anyway_stores_what_was_typed(logged_in, user):
     make_appointment(user, title="Team standup", start=berlin(4, 10), end=berlin(4, 11))
     page = logged_in.submit(CREATE, form(description="Bring the card.\nAsk about <teeth>."))
-    response = PageForm(page.get_data(as_text=True)).press(
+    response = HTMLForm(page.get_data(as_text=True)).press(
         logged_in.client, CREATE, "confirm_overlap"
     )
     assert response.status_code == 302
@@ -122,7 +76,7 @@ def test_save_anyway_stores_what_was_typed(logged_in, user):
 def test_the_plain_button_checks_again(logged_in, user):
     make_appointment(user, title="Team standup", start=berlin(4, 10), end=berlin(4, 11))
     page = logged_in.submit(CREATE, form())
-    response = PageForm(page.get_data(as_text=True)).press(logged_in.client, CREATE)
+    response = HTMLForm(page.get_data(as_text=True)).press(logged_in.client, CREATE)
     assert response.status_code == 200
     assert "Team standup" in warning(response.get_data(as_text=True))
     assert count_appointments() == 1
@@ -131,7 +85,7 @@ def test_the_plain_button_checks_again(logged_in, user):
 def test_moving_clear_after_a_warning_saves_without_asking(logged_in, user):
     make_appointment(user, title="Team standup", start=berlin(4, 10), end=berlin(4, 11))
     page = logged_in.submit(CREATE, form())
-    response = PageForm(page.get_data(as_text=True)).press(
+    response = HTMLForm(page.get_data(as_text=True)).press(
         logged_in.client, CREATE, start="2026-05-04T11:00", end="2026-05-04T12:00"
     )
     assert response.status_code == 302
@@ -209,7 +163,7 @@ def test_editing_into_another_warns_changes_nothing_until_confirmed(logged_in, u
     db.session.refresh(dentist)
     assert (dentist.title, dentist.start) == ("Dentist", berlin(4, 8))
 
-    response = PageForm(page.get_data(as_text=True)).press(
+    response = HTMLForm(page.get_data(as_text=True)).press(
         logged_in.client, edit_url, "confirm_overlap"
     )
     assert response.status_code == 302
