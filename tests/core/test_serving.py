@@ -3,6 +3,7 @@ gracefully, replace dead workers and report on their stats socket."""
 
 from __future__ import annotations
 
+import contextlib
 import html as html_lib
 import json
 import os
@@ -18,6 +19,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -33,6 +35,7 @@ SECRET = "uWSGI-test-secret-0123456789-abcdefghijklmnop"
 STATS_SOCKET = "stats.sock"  # in the test's tmp_path, like the reload file
 RELOAD_FILE = "reload"
 READY = "WSGI app 0 (mountpoint='') ready"
+POST_FORK = '"unix_signal:15 end_me" (post-fork)'  # uwsgi.ini's last hook in a new worker
 
 pytestmark = pytest.mark.uwsgi
 
@@ -87,7 +90,11 @@ def stop_uwsgi(process: subprocess.Popen, tmp_path: Path) -> None:
     """Stop uWSGI as its service manager would, and check that it exits cleanly."""
     process.send_signal(signal.SIGTERM)
     try:
-        assert process.wait(timeout=15) == 0, (tmp_path / "uwsgi.log").read_text()
+        try:
+            status = process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"uWSGI did not stop:\n{(tmp_path / 'uwsgi.log').read_text()[-6000:]}")
+        assert status == 0, (tmp_path / "uwsgi.log").read_text()
     finally:
         if process.poll() is None:
             process.kill()
@@ -95,7 +102,8 @@ def stop_uwsgi(process: subprocess.Popen, tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def uwsgi_server(database_url, tmp_path):
+def uwsgi_process(database_url, tmp_path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """uWSGI from uwsgi.ini on the test's database: its base URL and its master process."""
     shutil.copytree(PROJECT_DIR / "translations", tmp_path / "translations")
     port = free_port()
     env = {
@@ -107,8 +115,13 @@ def uwsgi_server(database_url, tmp_path):
         "SECURITY_PASSWORD_SALT": SECRET[::-1],
     }
     process = start_uwsgi(env, tmp_path)
-    yield f"http://127.0.0.1:{port}"
+    yield f"http://127.0.0.1:{port}", process
     stop_uwsgi(process, tmp_path)
+
+
+@pytest.fixture
+def uwsgi_server(uwsgi_process) -> str:
+    return uwsgi_process[0]
 
 
 def read_stats(path: Path) -> dict:
@@ -337,6 +350,39 @@ def test_sigterm_lets_a_request_in_flight_finish(uwsgi_server, tmp_path):
     # The whole answer, a page: the form has no CSRF token, so the app refuses it (400).
     assert response.startswith((b"HTTP/1.1 400 ", b"HTTP/1.1 200 ")), response[:500]
     assert response.rstrip().endswith(b"</html>")
+
+
+@pytest.mark.parametrize("signalled", ["master", "every process"])
+def test_sigterm_stops_uwsgi_while_a_worker_is_still_loading_the_app(
+    uwsgi_process, tmp_path, signalled
+):
+    """A stop that comes while a respawned worker loads the app (after a crash, a recycle or a
+    chain reload) ends uWSGI at once: such a worker used to ignore it and then serve on, and
+    the master waited for it forever."""
+    _, process = uwsgi_process
+    stats_socket, log = tmp_path / STATS_SOCKET, tmp_path / "uwsgi.log"
+    before = accepting_workers(stats_socket)
+    victim = min(before)
+    os.kill(before[victim], signal.SIGKILL)
+    respawned = wait_until(
+        lambda: re.search(rf"Respawned uWSGI worker {victim} \(new pid: (\d+)\)", log.read_text()),
+        10, log.read_text,
+    )
+    # The new process has begun (its post-fork hooks ran: 2 workers at start, now a third)...
+    wait_until(lambda: log.read_text().count(POST_FORK) == WORKERS + 1, 10, log.read_text)
+    # ...and has not loaded the app yet (that takes the better part of a second).
+    assert victim not in accepting_workers(stats_socket)
+    master = read_stats(stats_socket)["pid"]
+    pids = [master] if signalled == "master" else [master, *before.values(), int(respawned[1])]
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):  # the killed worker
+            os.kill(pid, signal.SIGTERM)
+    try:
+        status = process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"uWSGI did not stop:\n{log.read_text()[-3000:]}")
+    assert status == 0, log.read_text()
+    assert "goodbye to uWSGI" in log.read_text()
 
 
 def uwsgi_protocol_get(socket_path: Path, path: str) -> bytes:

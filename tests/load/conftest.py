@@ -87,7 +87,7 @@ class Server:
 
     def wait_for_workers(self, timeout: float = 30) -> None:
         """Wait (bounded) until every worker accepts requests: a worker recycled after its
-        max-requests may still be loading the app, and a SIGTERM then waits for it."""
+        max-requests may still be loading the app."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -117,7 +117,6 @@ def serving(database_url: str, folder: Path) -> Iterator[Server]:
     try:
         yield server
     finally:
-        server.wait_for_workers()
         stop_uwsgi(process, folder)
 
 
