@@ -55,6 +55,12 @@ class Config:
     # Seconds a new PostgreSQL connection may take (psycopg waits 130 by default): a server that
     # cannot be reached gets the 503 page quickly, not a request hung until uWSGI's harakiri.
     DATABASE_CONNECT_TIMEOUT = 5
+    # Seconds a PostgreSQL statement may run, and may wait for a row or table lock, before the
+    # server cancels it: the request gets the 503 page (and the worker is free again) instead of
+    # hanging until uWSGI's harakiri kills the worker at 30 s. Migrations are not limited
+    # (migrations/env.py). 0 turns a limit off.
+    DATABASE_STATEMENT_TIMEOUT = 20
+    DATABASE_LOCK_TIMEOUT = 5
 
     # ------------------------------------------------------------------------------------------
     # Sessions and cookies

@@ -126,6 +126,11 @@ def run_migrations_online():
         )
 
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # The app's statement and lock timeouts are for requests: a migration may take
+                # long, and may wait for the running app's transactions to release its tables.
+                connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
+                connection.exec_driver_sql("SET LOCAL lock_timeout = 0")
             context.run_migrations()
             if sqlite:
                 problems = connection.exec_driver_sql("PRAGMA foreign_key_check").all()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 from flask import Flask, current_app
@@ -102,9 +103,32 @@ def close_session(exception: BaseException | None = None) -> None:
         current_app.logger.warning("Database connection lost after the answer: %s", reason)
 
 
+def _postgresql_limits(config) -> Callable[..., None]:
+    """A ``do_connect`` listener that limits the time a new PostgreSQL connection may take, and
+    the time each of its statements may run and wait for locks (server settings passed at
+    connect, so they cost no round trip), unless the database URL sets its own."""
+    connect_timeout = config.get("DATABASE_CONNECT_TIMEOUT")
+    settings = {
+        "statement_timeout": config.get("DATABASE_STATEMENT_TIMEOUT"),
+        "lock_timeout": config.get("DATABASE_LOCK_TIMEOUT"),
+    }
+
+    def limit(dialect, connection_record, cargs, cparams) -> None:
+        if connect_timeout:
+            cparams.setdefault("connect_timeout", connect_timeout)
+        options = cparams.get("options", "")
+        for name, seconds in settings.items():
+            if seconds and name not in options:
+                options += f" -c {name}={round(seconds * 1000)}"
+        if options:
+            cparams["options"] = options.strip()
+
+    return limit
+
+
 def init_db(app: Flask) -> None:
     """Turn on SQLite's foreign keys, busy timeout and WAL for every new connection, limit the
-    time a PostgreSQL connection may take, and close each request's session whatever state its
+    time a PostgreSQL connection, statement or lock wait may take, and close each request's session whatever state its
     connection is in."""
     from app.extensions import db
 
@@ -114,12 +138,7 @@ def init_db(app: Flask) -> None:
         engine, "connect", _configure_sqlite
     ):
         event.listen(engine, "connect", _configure_sqlite)
-    timeout = app.config.get("DATABASE_CONNECT_TIMEOUT")
-    if engine.dialect.name == "postgresql" and timeout:
-
-        def limit_connect_time(dialect, connection_record, cargs, cparams) -> None:
-            cparams.setdefault("connect_timeout", timeout)  # unless the URL sets its own
-
-        event.listen(engine, "do_connect", limit_connect_time)
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "do_connect", _postgresql_limits(app.config))
     # Registered after Flask-SQLAlchemy's teardown, so it runs before it.
     app.teardown_appcontext(close_session)

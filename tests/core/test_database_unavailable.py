@@ -8,10 +8,12 @@ import logging
 import shutil
 import socket
 import sqlite3
+import threading
 import time
 from contextlib import closing
 from pathlib import Path
 
+import flask_migrate
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import func, select
@@ -423,3 +425,81 @@ def test_a_stopped_postgresql_answers_503_and_the_app_recovers_when_it_starts(
     assert logged_in.get("/appointments/").status_code == 200
     assert logged_in.get("/healthz").status_code == 200
     assert db.session.scalar(select(func.count()).select_from(Appointment)) == 0
+
+
+# --------------------------------------------------------------------------------------------
+# Statements and lock waits that take too long (PostgreSQL's statement_timeout, lock_timeout)
+# --------------------------------------------------------------------------------------------
+
+SHORT_TIMEOUTS = {"DATABASE_LOCK_TIMEOUT": 0.5, "DATABASE_STATEMENT_TIMEOUT": 1}
+
+
+def holding_connection(database_url: str):
+    """Another client's connection; the server ends it if it idles in a transaction for 15 s,
+    so a test whose request would wait for its locks forever fails instead of hanging."""
+    return sa.create_engine(
+        database_url,
+        connect_args={"options": "-c idle_in_transaction_session_timeout=15000"},
+        poolclass=sa.pool.NullPool,
+    ).connect()
+
+
+@pytest.mark.postgresql_only(reason="PostgreSQL's lock_timeout")
+@pytest.mark.parametrize("app_overrides", [SHORT_TIMEOUTS])
+def test_an_appointment_locked_elsewhere_answers_503_instead_of_hanging(
+    logged_in, user, database_url
+):
+    kept = make_appointment(user, title="Kept")
+    form = appointment_form("Changed", version=kept.version)
+    with holding_connection(database_url) as holder:
+        holder.execute(sa.text("SELECT id FROM appointment WHERE id = :id FOR UPDATE"),
+                       {"id": kept.id})
+        started = time.monotonic()
+        assert_unavailable_page(logged_in.submit(f"/appointments/{kept.id}/edit/", form))
+        # Refused once the lock wait ran out, long before the holder's 15 s (or a harakiri).
+        assert time.monotonic() - started < 10
+        holder.rollback()
+    # The lock gone, the same edit goes through; the refused one changed nothing meanwhile.
+    db.session.expire_all()
+    assert db.session.get(Appointment, kept.id).title == "Kept"
+    assert logged_in.submit(f"/appointments/{kept.id}/edit/", form).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Appointment, kept.id).title == "Changed"
+
+
+@pytest.mark.postgresql_only(reason="PostgreSQL's statement_timeout")
+@pytest.mark.parametrize("app_overrides", [SHORT_TIMEOUTS])
+def test_a_statement_running_too_long_answers_503_and_frees_the_worker(app, caplog):
+    def slow():
+        db.session.execute(sa.text("SELECT pg_sleep(30)"))
+        return "finished"
+
+    app.add_url_rule("/slow", "slow", slow)
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING):
+        assert_unavailable_page(app.test_client().get("/slow"))
+    assert time.monotonic() - started < 10  # cancelled by the server, not after 30 s
+    assert "SQLSTATE 57014" in caplog.text and "pg_sleep" not in caplog.text
+    # The connection is fine afterwards, and so is the next request.
+    assert app.test_client().get("/healthz").status_code == 200
+
+
+@pytest.mark.postgresql_only(reason="PostgreSQL's lock_timeout")
+@pytest.mark.parametrize("app_overrides", [SHORT_TIMEOUTS])
+def test_a_migration_waits_for_the_running_apps_locks_instead_of_failing(app, database_url):
+    """The timeouts are for requests: `flask db upgrade` during a deploy waits for the live
+    app's transactions to release the tables it alters."""
+    flask_migrate.downgrade(revision="0009")
+    db.engine.dispose()
+    with holding_connection(database_url) as holder:
+        holder.execute(sa.text('SELECT count(*) FROM "user"'))  # a reader's lock on the table
+        release = threading.Timer(2, holder.rollback)
+        release.start()
+        started = time.monotonic()
+        try:
+            flask_migrate.upgrade()
+        finally:
+            release.join()
+        assert time.monotonic() - started >= 1.5  # it waited for the reader...
+    column = {c["name"]: c for c in sa.inspect(db.engine).get_columns("user")}
+    assert isinstance(column["longest_appointment_seconds"]["type"], sa.BigInteger)  # ...and ran
