@@ -15,7 +15,8 @@ and the request is a visitor's. One primary-key look-up per request, no write.
   PERMANENT_SESSION_LIFETIME) instead of setting Flask-Login's remember cookie, which would log
   its holder in again with no row to end. A remember cookie that arrives anyway (one set before
   sessions lived on the server) is refused and deleted.
-- Rows older than PERMANENT_SESSION_LIFETIME no longer count; a user's are deleted at login.
+- Rows older than PERMANENT_SESSION_LIFETIME no longer count; a user's are deleted at login,
+  everyone's by ``flask purge-sessions`` (uWSGI's cron runs it daily).
 """
 
 from __future__ import annotations
@@ -64,6 +65,16 @@ def end_sessions(user: User, except_current: bool = False) -> None:
 # ---------------------------------------------------------------------------------------------
 # Loading the user of a request
 # ---------------------------------------------------------------------------------------------
+
+
+def purge_expired_sessions() -> int:
+    """Delete every session row older than PERMANENT_SESSION_LIFETIME, also those of users who
+    never log in again; return how many went."""
+    result = db.session.execute(
+        delete(UserSession).where(UserSession.created_at <= _oldest_live_start())
+    )
+    db.session.commit()
+    return result.rowcount
 
 
 def _checking_session(load_user):

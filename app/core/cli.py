@@ -198,6 +198,15 @@ def send_reminders_command() -> None:
     click.echo(f"{send_reminders()} reminders sent.")
 
 
+@click.command("purge-sessions")
+@with_appcontext
+def purge_sessions_command() -> None:
+    """Delete the expired login sessions (uWSGI's cron runs this daily)."""
+    from app.accounts.sessions import purge_expired_sessions
+
+    click.echo(f"{purge_expired_sessions()} expired sessions deleted.")
+
+
 @click.command("check-deploy")
 @with_appcontext
 def check_deploy_command() -> None:
@@ -213,5 +222,6 @@ def check_deploy_command() -> None:
 def init_commands(app: Flask) -> None:
     app.cli.add_command(check_deploy_command)
     app.cli.add_command(send_reminders_command)
+    app.cli.add_command(purge_sessions_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(translate)

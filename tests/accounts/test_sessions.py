@@ -303,3 +303,25 @@ def test_a_logged_in_page_checks_its_session_with_one_lookup_and_writes_nothing(
     assert "WHERE USER_SESSION.ID =" in session_checks[0]
     writes = [s for s in statements if s.startswith(("INSERT", "UPDATE", "DELETE"))]
     assert writes == []
+
+
+def test_purging_deletes_every_expired_session_and_keeps_the_live_ones(app, user):
+    """Also those of users who never log in again (whose rows a login would have cleared)."""
+    other = make_user("gone@example.com")
+    lifetime = app.permanent_session_lifetime
+    now = datetime.now(timezone.utc)
+    db.session.add_all([
+        UserSession(id="a" * 64, user_id=user.id, created_at=now - lifetime - timedelta(hours=1)),
+        UserSession(id="b" * 64, user_id=other.id, created_at=now - lifetime * 3),
+        UserSession(id="c" * 64, user_id=other.id, created_at=now - lifetime + timedelta(hours=1)),
+        UserSession(id="d" * 64, user_id=user.id),
+    ])
+    db.session.commit()
+
+    result = app.test_cli_runner().invoke(args=["purge-sessions"])
+
+    assert result.exit_code == 0 and result.output == "2 expired sessions deleted.\n"
+    db.session.expire_all()
+    assert sorted(db.session.scalars(select(UserSession.id))) == ["c" * 64, "d" * 64]
+    again = app.test_cli_runner().invoke(args=["purge-sessions"])
+    assert again.output == "0 expired sessions deleted.\n"

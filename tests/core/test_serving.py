@@ -27,6 +27,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy import select
+
+from app.accounts.models import UserSession
+from app.extensions import db
+from tests.factories import make_user
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 UWSGI = Path(sys.executable).with_name("uwsgi")
@@ -222,6 +227,26 @@ def test_uwsgi_refuses_to_start_without_secrets(tmp_path):
     )
     assert result.returncode != 0
     assert b"SECRET_KEY must be set" in result.stdout + result.stderr
+
+
+def test_the_daily_cron_command_deletes_expired_sessions(uwsgi_process, app, database_url, tmp_path):
+    log = (tmp_path / "uwsgi.log").read_text()
+    [command] = re.findall(r'\[uwsgi-cron\] command "([^"]*purge-sessions)" registered', log)
+    user = make_user("sessions@example.com")
+    expired = datetime.now(timezone.utc) - app.permanent_session_lifetime - timedelta(minutes=1)
+    db.session.add_all([
+        UserSession(id="e" * 64, user_id=user.id, created_at=expired),
+        UserSession(id="l" * 64, user_id=user.id),
+    ])
+    db.session.commit()
+
+    env = {**serving_env(tmp_path), "DATABASE_URL": database_url, "SECRET_KEY": SECRET,
+           "SECURITY_PASSWORD_SALT": SECRET[::-1]}
+    done = subprocess.run(command.split(), env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "1 expired sessions deleted."
+    db.session.expire_all()
+    assert db.session.scalars(select(UserSession.id)).all() == ["l" * 64]
 
 
 def test_the_stats_socket_answers_json_with_the_workers(uwsgi_server, tmp_path):
