@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask
+from flask import Flask, request
 
 from config import config
+
+
+class SchedFlask(Flask):
+    def log_exception(self, exc_info) -> None:
+        """Flask's log line for an unexpected error, naming the request without its secrets."""
+        from app.core.request_log import loggable_path
+
+        self.logger.error(
+            "Exception on %s [%s]", loggable_path(), request.method, exc_info=exc_info
+        )
 
 
 def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
@@ -16,7 +26,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     """
     config_name = config_name or os.environ.get("SCHED_CONFIG", "development")
     settings = config[config_name]
-    app = Flask(__name__, instance_path=os.environ.get("SCHED_INSTANCE_PATH"))
+    app = SchedFlask(__name__, instance_path=os.environ.get("SCHED_INSTANCE_PATH"))
     app.config.from_object(settings)
     settings.init_app(app)
     app.config.update(overrides or {})
@@ -37,6 +47,7 @@ def register_extensions(app: Flask) -> None:
     from app.core.db import init_db
     from app.core.http import init_http
     from app.core.i18n import init_babel
+    from app.core.request_log import init_request_log
     from app.extensions import csrf, db, mail, migrate
 
     db.init_app(app)
@@ -47,6 +58,7 @@ def register_extensions(app: Flask) -> None:
     init_babel(app)
     init_security(app)
     init_http(app)
+    init_request_log(app)
 
 
 def register_blueprints(app: Flask) -> None:

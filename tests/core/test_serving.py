@@ -249,6 +249,28 @@ def test_the_daily_cron_command_deletes_expired_sessions(uwsgi_process, app, dat
     assert db.session.scalars(select(UserSession.id)).all() == ["l" * 64]
 
 
+def test_the_request_log_masks_the_tokens_in_addresses(uwsgi_server, app, tmp_path):
+    """Feed tokens and reset or confirmation tokens open things: none may reach the log."""
+    log = tmp_path / "uwsgi.log"
+    token = make_user("feed@example.com").calendar_token
+    reset_token = "reset-token-" + "x" * 40
+    assert fetch(f"{uwsgi_server}/calendar/feed/{token}.ics")[0] == 200
+    assert fetch(f"{uwsgi_server}/reset/{reset_token}")[0] == 200  # after its redirect
+    assert fetch(f"{uwsgi_server}/appointments/?token={token}")[0] == 200  # the login page
+    assert fetch(f"{uwsgi_server}/static/css/app.css")[0] == 200
+    probe = f"/login?probe={time.monotonic_ns()}"
+    assert fetch(f"{uwsgi_server}{probe}")[0] == 200
+    text = wait_until(lambda: probe in log.read_text() and log.read_text(), 10, log.read_text)
+
+    assert token not in text and reset_token not in text
+    assert re.search(r"\] GET /calendar/feed/\*\*\*\.ics => 200, \d+ bytes in \d+ ms", text)
+    assert "] GET /reset/*** => 302" in text  # an unknown token: to "Forgot password"
+    assert "] GET /appointments/?token=*** => 302" in text  # to the login page...
+    assert "] GET /login?next=/appointments/?token=*** => 200" in text  # ...which keeps it
+    # Served by uWSGI itself, the static file's line shows "-" (it had nothing to hide).
+    assert re.search(r"\] GET - => 200, \d+ bytes", text)
+
+
 def test_the_stats_socket_answers_json_with_the_workers(uwsgi_server, tmp_path):
     stats = read_stats(tmp_path / STATS_SOCKET)
 

@@ -1,9 +1,9 @@
 """Debian's nginx in front of real uWSGI, through the shipped site deploy/nginx/sched.conf.
 
-The site file is used as it ships, with only its listen addresses, certificate, static folder and
-socket replaced (``site_for_this_machine``). nginx runs from a folder of its own as the current
-user, on loopback ports; uWSGI starts from uwsgi.ini with SCHED_SOCKET, as in production. If
-nginx or openssl is missing the tests fail, loudly, instead of being skipped.
+The site file is used as it ships, with only its listen addresses, certificate, static folder,
+socket and access log's path replaced (``site_for_this_machine``). nginx runs from a folder of its
+own as the current user, on loopback ports; uWSGI starts from uwsgi.ini with SCHED_SOCKET, as in
+production. If nginx or openssl is missing the tests fail, loudly, instead of being skipped.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from tests.factories import make_user
 from tests.redis_server import redis_server
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -60,9 +61,11 @@ def free_port() -> int:
 
 
 def site_for_this_machine(
-    text: str, *, http_port: int, https_port: int, cert: Path, key: Path, uwsgi_socket: Path
+    text: str, *, http_port: int, https_port: int, cert: Path, key: Path, uwsgi_socket: Path,
+    access_log: Path,
 ) -> str:
-    """Point the shipped site at loopback ports, a test certificate, the checkout and a socket."""
+    """Point the shipped site at loopback ports, a test certificate, the checkout, a socket and
+    an access log of the test's."""
     replacements = {
         "listen 80;": f"listen 127.0.0.1:{http_port};",
         "listen [::]:80;": "",
@@ -78,7 +81,9 @@ def site_for_this_machine(
         # Anything else would test a site other than the one we ship.
         assert text.count(old) == 1, f"{SITE.name} no longer has {old!r} once; update this test"
         text = text.replace(old, new)
-    return text
+    shipped_log = "access_log /var/log/nginx/sched.access.log sched;"
+    assert text.count(shipped_log) == 2, f"{SITE.name}: both servers must log with {shipped_log!r}"
+    return text.replace(shipped_log, f"access_log {access_log} sched;")
 
 
 def nginx_conf(directory: Path) -> str:
@@ -189,6 +194,7 @@ def start_nginx(directory: Path, uwsgi_socket: Path) -> tuple[subprocess.Popen, 
         (directory / "sched.conf").write_text(site_for_this_machine(
             SITE.read_text(), http_port=http_port, https_port=https_port,
             cert=cert, key=key, uwsgi_socket=uwsgi_socket,
+            access_log=directory / "sched.access.log",
         ))
         error_log.write_text("")
         with open(log, "wb") as log_file:
@@ -220,6 +226,7 @@ class Site:
     https_port: int
     tls: ssl.SSLContext
     uwsgi_log: Path
+    access_log: Path  # nginx's, for the site
 
     def uwsgi_logged(self, text: str) -> str:
         """uWSGI's log once it shows ``text``: a worker logs a request after answering it."""
@@ -277,7 +284,9 @@ def serve_site(database_url: str, tmp_path: Path, **more_env: str) -> Iterator[S
         nginx, http_port, https_port = start_nginx(tmp_path, uwsgi_socket)
         try:
             tls = ssl.create_default_context(cafile=tmp_path / "cert.pem")
-            yield Site(http_port, https_port, tls, tmp_path / "uwsgi.log")
+            yield Site(
+                http_port, https_port, tls, tmp_path / "uwsgi.log", tmp_path / "sched.access.log"
+            )
         finally:
             stop(nginx, signal.SIGQUIT, "nginx", tmp_path / "error.log")  # graceful shutdown
     finally:
@@ -324,6 +333,28 @@ def test_static_files_come_from_disk_with_cache_headers(site):
 
     assert site.get("/static/css/no-such-file.css").status == 404
     assert "/static/" not in site.uwsgi_requests()  # nginx answered both on its own
+
+
+def test_neither_log_keeps_the_tokens_in_addresses(site, app):
+    """A feed's token opens the feed, a reset link's token the account: nginx's access log and
+    uWSGI's request log mask them, and nginx leaves out the Referer, which may carry them."""
+    token = make_user("feed@example.com").calendar_token
+    reset_token = "reset-" + secrets.token_urlsafe(24) + ".more"
+    assert site.get(f"/calendar/feed/{token}.ics").status == 200
+    assert site.get(f"/calendar/feed/{token}.ics", https=False).status == 301
+    assert site.get(f"/reset/{reset_token}").status == 302
+    assert site.get("/login", headers={"Referer": f"https://{HOST}/reset/{reset_token}"}).status \
+        == 200
+    uwsgi_log = site.uwsgi_requests()  # after all of the above
+    access_log = site.access_log.read_text()
+
+    for log in (uwsgi_log, access_log):
+        assert token not in log and reset_token not in log
+    assert '"GET /calendar/feed/***.ics HTTP/1.1" 200 ' in access_log
+    assert '"GET /calendar/feed/***.ics HTTP/1.1" 301 ' in access_log  # plain HTTP's server
+    assert '"GET /reset/*** HTTP/1.1" 302 ' in access_log
+    assert "GET /calendar/feed/***.ics => 200" in uwsgi_log
+    assert "GET /reset/*** => 302" in uwsgi_log
 
 
 def test_unknown_pages_get_the_apps_404(site):
