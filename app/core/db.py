@@ -128,8 +128,8 @@ def _postgresql_limits(config) -> Callable[..., None]:
 
 def init_db(app: Flask) -> None:
     """Turn on SQLite's foreign keys, busy timeout and WAL for every new connection, limit the
-    time a PostgreSQL connection, statement or lock wait may take, and close each request's session whatever state its
-    connection is in."""
+    time a PostgreSQL connection, statement or lock wait may take, and close each request's
+    session whatever state its connection is in."""
     from app.extensions import db
 
     with app.app_context():

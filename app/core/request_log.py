@@ -43,6 +43,8 @@ def loggable_path() -> str:
 
 
 def _masked(path: str, query: str, arguments: dict | None = None, depth: int = 0) -> str:
+    """``path?query`` with the secret route ``arguments`` (found by routing ``path`` unless
+    given) and secret parameters masked, and addresses in parameters masked in turn."""
     if arguments is None:
         arguments = _route_arguments(path)
     for name, value in arguments.items():
@@ -64,15 +66,18 @@ def _masked(path: str, query: str, arguments: dict | None = None, depth: int = 0
 def _route_arguments(path: str) -> dict:
     """The arguments of the route a GET of ``path`` leads to (none for no route)."""
     try:
-        adapter = current_app.url_map.bind_to_environ(request.environ)
-        return adapter.match(path, method="GET")[1]
+        return current_app.create_url_adapter(request).match(path, method="GET")[1]
     except HTTPException:  # no such address, or a redirect (RequestRedirect is one too)
         return {}
 
 
 def hand_path_to_uwsgi(error: BaseException | None = None) -> None:
     """Give uWSGI's request log this request's loggable path (``%(sched_path)``)."""
-    value = loggable_path().encode()
+    try:
+        value = loggable_path().encode()
+    except Exception:  # never fail a request over its log line, nor log it unmasked
+        current_app.logger.exception("Could not mask the address of a request for the log")
+        value = b"(address not logged)"
     if len(value) > MAX_LOGVAR_BYTES:
         value = value[: MAX_LOGVAR_BYTES - 3] + b"..."
     uwsgi.set_logvar("sched_path", value.decode("utf-8", "ignore"))

@@ -258,6 +258,7 @@ def test_the_request_log_masks_the_tokens_in_addresses(uwsgi_server, app, tmp_pa
     assert fetch(f"{uwsgi_server}/reset/{reset_token}")[0] == 200  # after its redirect
     assert fetch(f"{uwsgi_server}/appointments/?token={token}")[0] == 200  # the login page
     assert fetch(f"{uwsgi_server}/static/css/app.css")[0] == 200
+    assert fetch(f"{uwsgi_server}/calendar/feed/{token}.ics?x={'y' * 400}")[0] == 200
     probe = f"/login?probe={time.monotonic_ns()}"
     assert fetch(f"{uwsgi_server}{probe}")[0] == 200
     text = wait_until(lambda: probe in log.read_text() and log.read_text(), 10, log.read_text)
@@ -267,6 +268,9 @@ def test_the_request_log_masks_the_tokens_in_addresses(uwsgi_server, app, tmp_pa
     assert "] GET /reset/*** => 302" in text  # an unknown token: to "Forgot password"
     assert "] GET /appointments/?token=*** => 302" in text  # to the login page...
     assert "] GET /login?next=/appointments/?token=*** => 200" in text  # ...which keeps it
+    # uWSGI takes at most 255 bytes from the app: a longer address is cut, and says so.
+    cut = "/calendar/feed/***.ics?x=".ljust(255 - len("..."), "y") + "..."
+    assert f"] GET {cut} => 200" in text
     # Served by uWSGI itself, the static file's line shows "-" (it had nothing to hide).
     assert re.search(r"\] GET - => 200, \d+ bytes", text)
 
