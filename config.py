@@ -50,7 +50,9 @@ class Config:
     SQLALCHEMY_DATABASE_URI = database_url_from_env()
     # Check each pooled connection before use: after the database server restarts, the next
     # request reconnects instead of failing (tests/core/test_database.py shows both).
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # hide_parameters: a database error's text (in a log, say) shows the statement but not its
+    # values, which may be a password hash, a session or a calendar token.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     SQLALCHEMY_RECORD_QUERIES = False
     # Seconds a new PostgreSQL connection may take (psycopg waits 130 by default): a server that
     # cannot be reached gets the 503 page quickly, not a request hung until uWSGI's harakiri.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import abort, request
+from flask import abort, after_this_request, current_app, flash, request
 from flask_admin import AdminIndexView, expose
 from flask_admin.actions import action
 from flask_admin.babel import gettext as admin_gettext
@@ -12,13 +12,14 @@ from flask_admin.contrib.sqla import ModelView
 from flask_babel import gettext
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app.accounts.models import APPOINTMENTS_MANAGE, AUDIT_READ, USERS_READ, User
 from app.admin import audit
 from app.admin.models import AuditEntry
 from app.admin.security import PermissionRequired, has_permission
 from app.core.db import MAX_INT, now_utc, parse_id
-from app.core.errors import database_unavailable_reason, refuse_input
+from app.core.errors import database_error_summary, database_unavailable_reason, refuse_input
 from app.extensions import db
 from app.scheduling.models import Appointment
 
@@ -55,6 +56,11 @@ class DashboardView(PermissionRequired, AdminIndexView):
         return self.render("admin/dashboard.html", counts=counts, latest=latest)
 
 
+def _answer_conflict(response):
+    response.status_code = 409
+    return response
+
+
 class SchedModelView(PermissionRequired, ModelView):
     """A model view whose create, edit and delete follow the write permission."""
 
@@ -79,10 +85,28 @@ class SchedModelView(PermissionRequired, ModelView):
         audit.record_delete(model)
 
     def handle_view_exception(self, exc: Exception) -> bool:
-        # A database that cannot serve gets the site's 503 page (app/core/errors.py) rather
-        # than Flask-Admin's "Failed to ..." message, which would show the SQL statement.
+        # Flask-Admin would flash the database's error as it is: the SQL statement, and (but for
+        # the engine's hide_parameters) the values, a password hash among them.
         if database_unavailable_reason(exc):
-            raise exc
+            raise exc  # the site's 503 page (app/core/errors.py)
+        if isinstance(exc, IntegrityError):
+            # A unique value taken, or a row gone, between the form's checks and the save.
+            current_app.logger.warning(
+                "Admin panel, %s: the database refused a change: %s",
+                self.endpoint, database_error_summary(exc),
+            )
+            flash(gettext(
+                "Nothing was saved: the change conflicts with a record saved meanwhile (the "
+                "same e-mail address, say). Check the form and save again."
+            ), "error")
+            after_this_request(_answer_conflict)
+            return True
+        if isinstance(exc, SQLAlchemyError):
+            current_app.logger.error(
+                "Admin panel, %s: a change failed", self.endpoint, exc_info=exc
+            )
+            flash(gettext("Nothing was saved: the database refused the change."), "error")
+            return True
         return super().handle_view_exception(exc)
 
     # --- Bad input: what Flask-Admin lets through, or answers with a redirect or a 500 ---------

@@ -123,19 +123,28 @@ def database_unavailable_reason(error: BaseException | None) -> str | None:
         code = getattr(driver_error, "sqlite_errorcode", None)
         if code is None or code & 0xFF not in UNAVAILABLE_SQLITE_CODES:
             return None
-        return _reason(driver_error.sqlite_errorname, driver_error)
+        return database_error_summary(error)
     sqlstate = getattr(driver_error, "sqlstate", None)  # psycopg's errors carry it
     if sqlstate is None:
         # No answer from the server at all: refused, cut off, or the connection found dead.
         if error.connection_invalidated or isinstance(error, OperationalError):
-            return _reason(type(driver_error).__name__, driver_error)
+            return database_error_summary(error)
         return None
     if sqlstate[:2] in UNAVAILABLE_SQLSTATE_CLASSES or sqlstate in UNAVAILABLE_SQLSTATES:
-        return _reason(f"SQLSTATE {sqlstate}", driver_error)
+        return database_error_summary(error)
     return None
 
 
-def _reason(code: str, driver_error: BaseException) -> str:
+def database_error_summary(error: DBAPIError) -> str:
+    """The driver's error code and the first line of its message, for the log: never the
+    statement or its parameters, nor PostgreSQL's DETAIL line (which quotes the values)."""
+    driver_error = error.orig
+    if isinstance(driver_error, sqlite3.Error):
+        code = getattr(driver_error, "sqlite_errorname", None) or type(driver_error).__name__
+    elif sqlstate := getattr(driver_error, "sqlstate", None):
+        code = f"SQLSTATE {sqlstate}"
+    else:
+        code = type(driver_error).__name__
     lines = str(driver_error).strip().splitlines() or [""]
     return f"{code}: {lines[0][:MAX_REASON_LENGTH]}"
 

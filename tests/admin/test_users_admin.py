@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import logging
 import re
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy import event, select
 from app.accounts.models import ROLES_MANAGE, USERS_MANAGE, Role, User
 from app.extensions import db
 from app.scheduling.models import Appointment
+from tests.concurrent import meanwhile
 from tests.conftest import Browser
 from tests.factories import PASSWORD, make_appointment, make_user
 
@@ -657,3 +659,28 @@ def test_admin_cannot_delete_the_role_their_rights_depend_on(browser, admin):
     db.session.expire_all()
     assert db.session.get(Role, int(admin_role)) is not None
     assert db.session.get(Role, int(translator)) is None
+
+
+def test_an_address_taken_meanwhile_refuses_the_new_user_and_shows_no_sql(
+    app, browser, admin, caplog
+):
+    """Another admin (or a sign-up) takes the address between the form's check and the save:
+    the database refuses the duplicate; the page says so in words, never with the statement
+    (whose parameters hold the new password's hash)."""
+
+    def take_the_address(session) -> None:
+        session.add(User(email="nora@example.com", fs_uniquifier="taken-meanwhile", active=True))
+
+    with meanwhile(take_the_address) as done, caplog.at_level(logging.WARNING):
+        response = browser.submit(f"{USERS}new/", create_form())
+
+    assert done
+    assert response.status_code == 409
+    page = text(response)
+    assert "saved meanwhile" in page
+    for leak in ("INSERT", "IntegrityError", "argon2", "UNIQUE", "duplicate key"):
+        assert leak not in page
+    assert "$argon2" not in caplog.text and NEW_PASSWORD not in caplog.text
+    assert find_user("nora@example.com").fs_uniquifier == "taken-meanwhile"  # only theirs
+    # The form keeps what was typed, to try again with another address.
+    assert 'value="Nora New"' in response.get_data(as_text=True)

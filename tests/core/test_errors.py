@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
+
 import pytest
+from sqlalchemy import insert
 
 from app import create_app
+from app.accounts.models import User
+from app.extensions import db
 
 
 def test_404_is_a_styled_page(client):
@@ -73,3 +79,24 @@ def test_500_is_json_for_json_clients(failing_app):
     response = failing_app.test_client().get("/explode", headers={"Accept": "application/json"})
     assert response.status_code == 500
     assert response.get_json()["error"]["code"] == 500
+
+
+def test_a_failed_statement_is_logged_without_its_values(app, caplog):
+    """An unexpected database error's log keeps the statement, never the values it carried
+    (a password hash, a token): the engine hides them."""
+    hash_value = "$argon2id$v=19$m=19456,t=2,p=1$secret-hash-value"
+
+    def duplicate():
+        for _ in range(2):  # the same fs_uniquifier twice
+            db.session.execute(insert(User).values(
+                email=f"{secrets.token_hex(4)}@example.com", password=hash_value,
+                fs_uniquifier="same", active=True,
+            ))
+        return "saved"
+
+    app.add_url_rule("/duplicate", "duplicate", duplicate)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    with caplog.at_level(logging.ERROR):
+        assert app.test_client().get("/duplicate").status_code == 500
+    assert "IntegrityError" in caplog.text and "INSERT INTO" in caplog.text
+    assert hash_value not in caplog.text
