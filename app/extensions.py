@@ -8,10 +8,11 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
 from app.core.db import Base
+from app.core.mail import AfterResponseMailUtil
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True, compare_type=True)
 babel = Babel()
 csrf = CSRFProtect()
 mail = Mail()
-security = Security()
+security = Security(mail_util_cls=AfterResponseMailUtil)  # mail after the answer

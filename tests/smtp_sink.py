@@ -15,6 +15,8 @@ class _Handler(socketserver.StreamRequestHandler):
         self.wfile.write(f"{line}\r\n".encode())
 
     def handle(self) -> None:
+        if self.server.hold is not None:
+            self.server.hold.wait(timeout=30)  # a mail server that keeps its client waiting
         self.reply("220 sink ready")
         while line := self.rfile.readline():
             command = line.decode(errors="replace").strip().upper()
@@ -39,8 +41,10 @@ class SmtpSink(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self) -> None:
+    def __init__(self, hold: threading.Event | None = None) -> None:
+        """``hold``: greet each client only once this event is set."""
         super().__init__(("127.0.0.1", 0), _Handler)
+        self.hold = hold
         self.received: list[Message] = []
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 

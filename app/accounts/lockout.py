@@ -24,6 +24,7 @@ from sqlalchemy import or_, update
 
 from app.accounts.models import User
 from app.core.db import now_utc
+from app.core.mail import send_after_response
 from app.extensions import db
 
 # Endpoints where a locked account may still act: asking for a reset is the way out of a lock.
@@ -107,7 +108,7 @@ def send_lockout_notice(user: User) -> None:
             minutes=minutes,
             reset_url=url_for("security.forgot_password", _external=True),
         )
-    EmailMessage(subject=subject, body=body, to=[user.email]).send()
+    send_after_response(EmailMessage(subject=subject, body=body, to=[user.email]))
 
 
 def _record_lock(user: User) -> None:

@@ -4,9 +4,10 @@ tell whether an address has an account, and redirects that stay on the site."""
 from __future__ import annotations
 
 import contextlib
+import http.client
 import threading
 from datetime import timedelta
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -18,8 +19,12 @@ from app.core.db import now_utc
 from app.extensions import db
 from tests.accounts.test_accounts import link_in
 from tests.conftest import Browser, RequestIsolatingClient, csrf_token_from
+from tests.core.test_serving import (
+    SECRET, free_port, serving_env, start_uwsgi, stop_uwsgi, wait_until,
+)
 from tests.factories import PASSWORD, make_user
 from tests.redis_server import redis_server
+from tests.smtp_sink import SmtpSink
 
 WRONG = "not the password at all"
 
@@ -317,6 +322,57 @@ def test_reset_answers_alike_for_known_and_unknown_addresses(browser, user, outb
     assert without_token(page_text(known)).replace(user.email, "X") == without_token(
         page_text(unknown)).replace("nobody@example.com", "X")
     assert [mail.to for mail in outbox] == [[user.email]]  # only the owner hears of it
+
+
+def post_reset_request(port: int, email: str) -> int:
+    """Ask uWSGI for a reset link as a browser does (the form, then its POST); the status."""
+    def ask(method: str, **request) -> tuple[int, str, str | None]:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:  # a connection each: uWSGI closes it after the answer
+            connection.request(method, "/reset", **request)
+            answer = connection.getresponse()
+            return answer.status, answer.read().decode(), answer.getheader("Set-Cookie")
+        finally:
+            connection.close()
+
+    _, form, cookie = ask("GET")
+    status, _, _ = ask(
+        "POST",
+        body=urlencode({"email": email, "csrf_token": csrf_token_from(form)}),
+        headers={"Cookie": cookie.split(";")[0],
+                 "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    return status
+
+
+@pytest.mark.uwsgi
+def test_a_reset_answer_does_not_wait_for_its_mail(user, database_url, tmp_path):
+    """Its timing would otherwise tell a known address (a mail sent) from an unknown one. With
+    uWSGI and a mail server that keeps its clients waiting, the answer comes at once; the mail
+    follows once the server lets it through."""
+    release = threading.Event()
+    port = free_port()
+    with SmtpSink(hold=release) as sink:
+        process = start_uwsgi({
+            **serving_env(tmp_path),
+            "SCHED_HTTP": f"127.0.0.1:{port}",
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": SECRET,
+            "SECURITY_PASSWORD_SALT": SECRET[::-1],
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": str(sink.port),
+            "SCHED_REMINDERS": "off",
+        }, tmp_path)
+        try:
+            assert post_reset_request(port, user.email) == 200  # the page, re-shown with its news
+            assert sink.received == []  # held: the answer came first
+            release.set()
+            wait_until(lambda: sink.received, 10, lambda: "the reset mail never came")
+        finally:
+            release.set()
+            stop_uwsgi(process, tmp_path)
+    [mail] = sink.received
+    assert mail["To"] == user.email and "/reset/" in mail.get_body(("plain",)).get_content()
 
 
 def test_signing_up_with_a_taken_address_looks_like_any_sign_up(browser, user, outbox):
