@@ -51,3 +51,15 @@ def make_appointment(owner, **attributes) -> Appointment:
     db.session.add(appointment)
     db.session.commit()
     return appointment
+
+
+def appointment_form(**changes) -> dict:
+    """What the appointment form sends for a valid appointment, with ``changes``."""
+    return {
+        "title": "Dentist",
+        "start": "2026-01-15T10:00",
+        "end": "2026-01-15T11:30",
+        "location": "Main street 1",
+        "description": "Bring the card.",
+        **changes,
+    }

@@ -17,7 +17,7 @@ from app.admin import appointments as appointments_admin
 from app.admin.models import AuditEntry
 from app.extensions import db
 from app.scheduling.models import Appointment
-from tests.factories import make_appointment, make_user
+from tests.factories import appointment_form, make_appointment, make_user
 
 UTC = timezone.utc
 LIST = "/admin/appointments/"
@@ -81,16 +81,7 @@ def audited(action: str) -> list[tuple[str, str]]:
 
 
 def valid_form(owner, /, **changes) -> dict:
-    data = {
-        "owner": str(owner.id),
-        "title": "Dentist",
-        "start": "2026-01-15T10:00",
-        "end": "2026-01-15T11:30",
-        "location": "Main street 1",
-        "description": "Bring the card.",
-    }
-    data.update(changes)
-    return data
+    return appointment_form(**{"owner": str(owner.id), **changes})
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from app.admin.translations import fingerprint
 from app.core import catalogs
 from app.extensions import db
 from tests.conftest import PROJECT_DIR, Browser, RequestIsolatingClient
-from tests.factories import make_appointment, make_user
+from tests.factories import appointment_form, make_appointment, make_user
 from tests.snapshot import snapshot
 
 BIG = "99999999999999999999"  # past any integer column (PostgreSQL's bigint included)
@@ -80,18 +80,6 @@ class Case:
 
     def __str__(self) -> str:
         return self.name
-
-
-def appointment_form(**changes) -> dict:
-    data = {
-        "title": "Dentist",
-        "start": "2026-01-15T10:00",
-        "end": "2026-01-15T11:30",
-        "location": "Main street 1",
-        "description": "Bring the card.",
-    }
-    data.update(changes)
-    return data
 
 
 def edit_form(**changes) -> dict:

@@ -26,6 +26,7 @@ from app.extensions import db
 from app.scheduling.models import Appointment
 from tests.conftest import Browser, RequestIsolatingClient
 from tests.core.test_database import NO_SERVER
+from tests import factories
 from tests.factories import make_appointment, make_user
 from tests.tmpfs import fill, small_disk
 
@@ -33,15 +34,8 @@ UNAVAILABLE_TEXT = "The service is temporarily unavailable"
 
 
 def appointment_form(title: str, **changes) -> dict:
-    return {
-        "title": title,
-        "start": "2030-01-15T10:00",
-        "end": "2030-01-15T11:00",
-        "location": "Room 1",
-        "description": "",
-        "confirm_overlap": "y",  # "Save anyway": these tests do not care about overlaps
-        **changes,
-    }
+    # "Save anyway": these tests do not care about overlaps.
+    return factories.appointment_form(title=title, confirm_overlap="y", **changes)
 
 
 def assert_unavailable_page(response) -> None:

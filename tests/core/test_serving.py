@@ -62,7 +62,10 @@ def fetch(url: str) -> tuple[int, dict[str, str], str]:
 
 def serving_env(tmp_path: Path) -> dict[str, str]:
     """The environment of a test's uWSGI: production settings, its files in tmp_path."""
-    env = {k: v for k, v in os.environ.items() if k not in ("SCHED_SOCKET", "SCHED_HTTP")}
+    env = {
+        k: v for k, v in os.environ.items()
+        if k not in ("SCHED_SOCKET", "SCHED_HTTP", "SCHED_WSGI_MODULE")
+    }
     env.update({
         "SCHED_CONFIG": "production",
         "SCHED_STATS": str(tmp_path / STATS_SOCKET),

@@ -18,7 +18,6 @@ import signal
 import socket
 import ssl
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +29,8 @@ from urllib.parse import urlencode
 
 import pytest
 
+from tests.core import test_serving as serving
+from tests.core.test_serving import serving_env
 from tests.factories import make_user
 from tests.redis_server import redis_server
 
@@ -37,7 +38,6 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 SITE = PROJECT_DIR / "deploy" / "nginx" / "sched.conf"
 NGINX = os.environ.get("NGINX", "/usr/sbin/nginx")
 NGINX_CONF_DIR = Path("/etc/nginx")  # the Debian package's mime.types and uwsgi_params
-UWSGI = Path(sys.executable).with_name("uwsgi")
 HOST = "sched.example.org"  # the server_name of the shipped site
 SECRET = "nginx-test-secret-0123456789-abcdefghijklmnop"
 START_TIMEOUT = 30  # seconds
@@ -145,15 +145,9 @@ def start_uwsgi(
 ) -> subprocess.Popen:
     """uWSGI from uwsgi.ini on SCHED_SOCKET, in production settings; wait for every worker."""
     shutil.copytree(PROJECT_DIR / "translations", directory / "translations")
-    env = {
-        name: value for name, value in os.environ.items()
-        if name not in ("SCHED_HTTP", "SCHED_WSGI_MODULE")
-    }
+    env = serving_env(directory)
     env.update(
-        SCHED_CONFIG="production",
         SCHED_SOCKET=str(uwsgi_socket),
-        SCHED_STATS=str(directory / "uwsgi-stats.sock"),
-        SCHED_RELOAD_FILE=str(directory / "reload"),
         SCHED_TRANSLATIONS_DIR=str(directory / "translations"),
         SCHED_ALLOWED_HOSTS=HOST,
         DATABASE_URL=database_url,
@@ -161,23 +155,7 @@ def start_uwsgi(
         SECURITY_PASSWORD_SALT=SECRET[::-1],
         **more_env,
     )
-    workers = int(re.search(r"^processes\s*=\s*(\d+)", (PROJECT_DIR / "uwsgi.ini").read_text(),
-                            re.M).group(1))
-    log = directory / "uwsgi.log"
-    with open(log, "wb") as log_file:
-        process = subprocess.Popen(
-            [str(UWSGI), "--ini", str(PROJECT_DIR / "uwsgi.ini")],
-            cwd=directory, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-        )
-    # Ready when every worker has loaded the app (lazy-apps loads it after the fork).
-    deadline = time.monotonic() + START_TIMEOUT
-    while log.read_text().count("WSGI app 0 (mountpoint='') ready") < workers:
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            process.wait()
-            pytest.fail(f"uWSGI did not start:\n{log.read_text()}")
-        time.sleep(0.1)
-    return process
+    return serving.start_uwsgi(env, directory)
 
 
 def start_nginx(directory: Path, uwsgi_socket: Path) -> tuple[subprocess.Popen, int, int]:

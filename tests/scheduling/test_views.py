@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.scheduling.models import Appointment
-from tests.factories import make_appointment, make_user
+from tests.factories import appointment_form, make_appointment, make_user
 
 UTC = timezone.utc
 
@@ -20,15 +20,7 @@ def count_appointments() -> int:
 
 
 def valid_form(**changes) -> dict:
-    data = {
-        "title": "Dentist",
-        "start": "2026-01-15T10:00",
-        "end": "2026-01-15T11:30",
-        "location": "Main street 1",
-        "description": "Bring the card.\nAsk about <teeth>.",
-    }
-    data.update(changes)
-    return data
+    return appointment_form(**{"description": "Bring the card.\nAsk about <teeth>.", **changes})
 
 
 @pytest.mark.parametrize(
