@@ -6,10 +6,13 @@ import os
 
 from flask import Flask, request
 
+from app.core.gettext import TextJSONProvider
 from config import config
 
 
 class SchedFlask(Flask):
+    json_provider_class = TextJSONProvider
+
     def log_exception(self, exc_info) -> None:
         """Flask's log line for an unexpected error, naming the request without its secrets."""
         from app.core.request_log import loggable_path

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from flask_security import ForgotPasswordForm, RegisterFormV2, SendConfirmationForm
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import AnyOf, Length, Optional
 
+from app.core.gettext import lazy_gettext as _l
 from app.core.timezones import timezone_names
 from app.core.validators import NoControlCharacters, strip_whitespace
 from app.scheduling.reminders import ReminderField

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
-from flask_babel import lazy_gettext as _l
+
+from app.core.gettext import lazy_gettext as _l
 
 # Only carries the admin templates (app/admin/templates) into the app's template search path.
 templates = Blueprint("admin_templates", __name__, template_folder="templates")

@@ -21,7 +21,6 @@ from flask_admin.helpers import get_redirect_target
 from flask_admin.model.base import ViewArgs
 from flask_admin.model.fields import AjaxSelectField
 from flask_babel import format_decimal, get_locale, gettext, to_user_timezone
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, column, or_, select, values
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms.validators import InputRequired, StopValidation
@@ -30,6 +29,7 @@ from app.accounts.models import APPOINTMENTS_MANAGE, User
 from app.admin.views import SchedModelView
 from app.core.db import MAX_INT, UTCDateTime, parse_id
 from app.core.filters import date_filter, datetime_filter, nl2br_filter
+from app.core.gettext import lazy_gettext as _l
 from app.core.timezones import is_valid_timezone, user_timezone
 from app.core.validators import MAX_YEAR, MIN_YEAR
 from app.extensions import db

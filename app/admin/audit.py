@@ -9,7 +9,6 @@ from typing import Any, NamedTuple
 
 from flask import Flask, after_this_request, get_template_attribute, has_request_context, request
 from flask_admin.contrib.sqla.filters import DateBetweenFilter, FilterEqual, FilterLike
-from flask_babel import lazy_gettext as _l
 from flask_security import current_user
 from flask_security.signals import (
     password_changed,
@@ -27,6 +26,7 @@ from sqlalchemy.orm.base import NO_VALUE
 from app.accounts.models import AUDIT_READ
 from app.admin.models import AuditEntry
 from app.core.filters import datetime_filter
+from app.core.gettext import lazy_gettext as _l
 from app.core.timezones import user_timezone
 from app.extensions import db
 

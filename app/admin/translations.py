@@ -20,7 +20,6 @@ from babel.messages.catalog import Catalog, Message
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_security import current_user
 from flask_wtf import FlaskForm
@@ -33,6 +32,7 @@ from app.accounts.models import ADMIN_PANEL, TRANSLATE, translate_permission
 from app.admin.models import TranslationEdit
 from app.admin.security import PermissionRequired, has_permission
 from app.core import catalogs
+from app.core.gettext import lazy_gettext as _l
 from app.core.views import is_local_path
 from app.extensions import db
 

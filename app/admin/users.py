@@ -14,7 +14,6 @@ from flask_admin.form import Select2Widget
 from flask_admin.model import typefmt
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_security import current_user, hash_password, naive_utcnow
 from flask_security.forms import EmailValidation
 from flask_security.recoverable import send_reset_password_instructions
@@ -27,8 +26,8 @@ from wtforms import (
     Choice,
     EmailField,
     PasswordField,
-    SelectField,
     SelectChoice,
+    SelectField,
     SelectMultipleField,
     StringField,
 )
@@ -51,6 +50,7 @@ from app.admin import audit
 from app.admin.views import SchedModelView
 from app.core.db import parse_id
 from app.core.filters import datetime_filter
+from app.core.gettext import lazy_gettext as _l
 from app.core.validators import NoControlCharacters, strip_whitespace
 from app.extensions import db
 from app.scheduling.models import Appointment

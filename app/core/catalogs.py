@@ -29,6 +29,7 @@ from flask import Flask, current_app
 from flask_babel import Domain
 from flask_babel import gettext as _
 
+from app.core.gettext import TAG, formatted, source_tags
 from app.core.validators import LINE_BREAKS_AND_TABS, has_control_characters
 
 DOMAIN = "messages"
@@ -43,7 +44,10 @@ BRACE_PLACEHOLDER = re.compile(r"\{(?P<name>[A-Za-z_][\w.]*|\d*)(?:![rsa])?(?::[
 # What a browser reads as the start of a tag, a comment or a declaration: "<" then a letter,
 # "/", "!" or "?" ("a < b" is text).
 MARKUP_START = re.compile(r"<[A-Za-z/!?]")
-TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+# A character reference (&amp; &#34; &#x22;), which a page would read as markup.
+CHARACTER_REFERENCE = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]*|#[0-9]+|#[xX][0-9A-Fa-f]+);")
+# Characters that end an attribute's value or start a script's string.
+QUOTES = ('"', "`")
 # The count that ngettext passes; a singular form may say "one" instead.
 PLURAL_COUNT = "%(num)d"
 
@@ -67,12 +71,13 @@ def placeholders(text: str) -> Counter[str]:
 
 
 def tags(text: str) -> set[str]:
-    return {" ".join(tag.split()) for tag in TAG.findall(text)}
+    return source_tags(text)
 
 
 def _has_stray_markup(translation: str, source: str) -> bool:
     """Markup that is not one of the source's own tags (a tag left open, a comment ...)."""
     allowed = tags(source)
+
     def keep_unknown(match: re.Match) -> str:
         return "" if " ".join(match.group(0).split()) in allowed else "<x>"
 
@@ -84,8 +89,10 @@ def translation_problems(source: str, translation: str, *, plural_form: bool = F
     """Why this translation of ``source`` must not be used; empty when it is fine.
 
     Placeholders must be the same as the source's (a plural's singular form may leave out the
-    count), and the translation may contain no tag the source lacks: translations are shown as
-    markup, so a new tag would reach every visitor's page.
+    count). A translator writes words, not markup: no tag, character reference, double quote or
+    backtick the source lacks (they would end an attribute the text is put in), and no ``%``
+    that is not one of the source's placeholders (every template formats the text with ``%``).
+    Pages escape translations anyway (``app.core.gettext``); this keeps them readable as well.
     """
     problems = []
     if has_control_characters(translation, LINE_BREAKS_AND_TABS):
@@ -105,12 +112,36 @@ def translation_problems(source: str, translation: str, *, plural_form: bool = F
             )
         if not missing and not extra:
             problems.append(_("The placeholders must be used as often as in the original."))
+    if _stray_percent_signs(translation) > _stray_percent_signs(source):
+        problems.append(
+            _("A percent sign that is not one of the original's placeholders is written twice, "
+              "as in %(example)s.", example="100 %%")
+        )
     new_tags = sorted(tags(translation) - tags(source))
     if new_tags:
         problems.append(_("HTML not in the original: %(tags)s", tags=" ".join(new_tags)))
     elif _has_stray_markup(translation, source):
         problems.append(_("HTML may only be used as in the original."))
+    new_references = sorted(
+        set(CHARACTER_REFERENCE.findall(translation)) - set(CHARACTER_REFERENCE.findall(source))
+    )
+    if new_references:
+        problems.append(
+            _("Write the characters themselves, not HTML codes: %(codes)s",
+              codes=" ".join(new_references))
+        )
+    new_quotes = [quote for quote in QUOTES if quote in translation and quote not in source]
+    if new_quotes:
+        problems.append(
+            _("Use typographic quotation marks (“ ” „ « »), not %(quotes)s.",
+              quotes=" ".join(new_quotes))
+        )
     return problems
+
+
+def _stray_percent_signs(text: str) -> int:
+    """The % signs that are neither a placeholder nor an escaped sign (%%)."""
+    return PERCENT_PLACEHOLDER.sub("", text).count("%")
 
 
 def _positional(found: Counter[str]) -> Counter[str]:
@@ -321,6 +352,26 @@ class LiveDomain(Domain):
 
     def get_translations_cache(self, ctx):
         return current_app.extensions["sched_catalogs"]
+
+    # As Flask-Babel's, but a translation that does not format gives the source's text.
+
+    def gettext(self, string, **variables):
+        translation = self.get_translations().ugettext(string)
+        return formatted(translation, string, variables) if variables else translation
+
+    def ngettext(self, singular, plural, num, **variables):
+        variables.setdefault("num", num)
+        translation = self.get_translations().ungettext(singular, plural, num)
+        return formatted(translation, singular if num == 1 else plural, variables)
+
+    def pgettext(self, context, string, **variables):
+        translation = self.get_translations().upgettext(context, string)
+        return formatted(translation, string, variables) if variables else translation
+
+    def npgettext(self, context, singular, plural, num, **variables):
+        variables.setdefault("num", num)
+        translation = self.get_translations().unpgettext(context, singular, plural, num)
+        return formatted(translation, singular if num == 1 else plural, variables)
 
     @staticmethod
     def refresh() -> None:

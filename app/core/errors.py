@@ -14,7 +14,6 @@ from flask import (
     request,
 )
 from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -26,6 +25,7 @@ from werkzeug.exceptions import (
 )
 from wtforms.form import BaseForm
 
+from app.core.gettext import lazy_gettext as _l
 from app.extensions import db
 
 # Our own wording, so that every error reads in the user's language.

@@ -12,6 +12,7 @@ from flask import Flask, current_app, has_request_context, request, session
 from flask_security import current_user
 
 from app.core.catalogs import DOMAIN, LiveDomain, init_catalogs
+from app.core.gettext import init_template_gettext
 from app.core.timezones import is_valid_timezone
 from app.extensions import babel
 
@@ -49,6 +50,7 @@ def init_babel(app: Flask) -> None:
     init_catalogs(app)
     babel.domain_instance = LiveDomain(domain=DOMAIN)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    init_template_gettext(app)
 
     @app.context_processor
     def language_menu():

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import unicodedata
 
-from flask_babel import lazy_gettext as _l
 from wtforms.validators import StopValidation, ValidationError
 
+from app.core.gettext import lazy_gettext as _l
 from app.core.timezones import is_skipped_local_time
 
 MIN_YEAR = 1900

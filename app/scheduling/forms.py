@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from flask_security import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired, FileSize
@@ -22,6 +21,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from app.accounts.models import User
+from app.core.gettext import lazy_gettext as _l
 from app.core.timezones import is_skipped_local_time, user_timezone
 from app.core.validators import (
     MAX_YEAR,

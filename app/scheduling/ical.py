@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
-from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from icalendar import Calendar, Component, Event
 
 from app.core.db import now_utc
+from app.core.gettext import lazy_gettext as _l
 from app.core.timezones import is_skipped_local_time
 from app.core.validators import (
     LINE_BREAKS_AND_TABS,

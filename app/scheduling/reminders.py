@@ -20,13 +20,13 @@ from zoneinfo import ZoneInfo
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_mailman import EmailMessage
 from sqlalchemy import select, update
 from wtforms import SelectField
 
 from app.core.db import now_utc
 from app.core.filters import minutes_filter, timespan_filter
+from app.core.gettext import lazy_gettext as _l
 from app.core.timezones import is_valid_timezone
 from app.extensions import db
 from app.scheduling.models import Appointment

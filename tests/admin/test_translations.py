@@ -143,6 +143,11 @@ def test_plural_forms_are_saved_as_plurals(app, translator, writable_translation
     ("Supprimer <script>alert(1)</script> %(title)s ?", "HTML not in the original"),
     ("Supprimer <img src=x onerror=alert(1)> %(title)s ?", "HTML not in the original"),
     ("Supprimer %(title)s %s ?", "Placeholders not in the original: %s"),
+    # This one is shown in an attribute (the delete button's data-confirm).
+    ('Supprimer %(title)s ?" data-redirect="http://127.0.0.1:9/', 'quotation marks (“ ” „ « »), not "'),
+    ("Supprimer %(title)s ?` autofocus onfocus=`alert(1)", "not `"),
+    ("Supprimer &lt;b&gt; %(title)s ?", "not HTML codes: &gt; &lt;"),
+    ("Supprimer %(title)s à 100 % ?", "percent sign"),
 ])
 def test_a_wrong_translation_is_refused_with_the_reason_and_nothing_changes(
     translator, writable_translations, translation, reason
@@ -157,6 +162,31 @@ def test_a_wrong_translation_is_refused_with_the_reason_and_nothing_changes(
     assert translation in page  # the translator's text is kept in the form to correct it
     assert (po.read_bytes(), mo.read_bytes()) == (po_before, mo_before)
     assert db.session.query(TranslationEdit).count() == 0
+
+
+def test_the_pen_test_translation_of_the_navigation_is_refused(app, browser, writable_translations):
+    """The probe: a German aria-label that would carry attributes onto every German page."""
+    make_user("translator@example.com", roles=("translator",), locale="en")
+    browser.login("translator@example.com")
+    breakout = 'Hauptnavigation" data-create-url="http://127.0.0.1:9/phish'
+    po = catalogs.po_path("de", writable_translations)
+    before = po.read_bytes()
+    response = save(browser, writable_translations, "Main navigation", breakout, language="de")
+    assert response.status_code == 400
+    assert 'not "' in text_of(response)
+    assert po.read_bytes() == before
+    german = app.test_client().get("/login", headers={"Accept-Language": "de"})
+    assert "data-create-url" not in german.get_data(as_text=True)
+
+
+def test_a_wrong_plural_form_is_refused(translator, writable_translations):
+    po = catalogs.po_path("fr", writable_translations)
+    before = po.read_bytes()
+    response = save(translator, writable_translations, PLURAL,
+                    "%(num)d rendez-vous ajouté", '%(num)d rendez-vous" ajoutés')
+    assert response.status_code == 400
+    assert 'not "' in text_of(response)
+    assert po.read_bytes() == before
 
 
 def test_an_edit_made_meanwhile_is_not_overwritten(translator, writable_translations):
@@ -228,10 +258,14 @@ def test_download_and_upload_the_po_file(app, translator, writable_translations)
 @pytest.mark.parametrize("change, reason", [
     (lambda data, current: data.replace(b'msgid "sched', b'msgid sched'), "not a valid .po catalog"),
     (lambda data, current: data.replace(b"kept simply.\"", b"kept simply."), "line"),
-    (lambda data, current: data[: len(data) // 2], "not a valid .po catalog"),
+    (lambda data, current: data[: data.index(b"msgid \"", len(data) // 2) + 9], "not a valid .po catalog"),
     (lambda data, current: b"\xff\xfe" + data, "not UTF-8"),
     (lambda data, current: data.replace(current, b"%(rien)s"), "Placeholders not in the original"),
     (lambda data, current: data.replace(current, b"<b>Gras</b>"), "HTML not in the original"),
+    (lambda data, current: data.replace(current, b'Gras\\" onclick=\\"x'), 'not "'),
+    (lambda data, current: data.replace(
+        "msgstr[1] \"%(num)d rendez-vous ajoutés.\"".encode(),
+        "msgstr[1] \"%(num)d <i>rendez-vous</i> ajoutés.\"".encode()), "HTML not in the original: </i> <i>"),
     (lambda data, current: data.replace(b"Language: fr", b"Language: de"), "another language"),
 ])
 def test_a_broken_upload_changes_nothing(translator, writable_translations, change, reason):

@@ -7,6 +7,8 @@ import pytest
 from app.core import catalogs
 
 FOOTER = "sched: appointments, kept simply."
+PLURAL = "%(num)d appointment added."
+NAV_BREAKOUT = 'Hauptnavigation" data-create-url="http://127.0.0.1:9/phish'
 
 
 @pytest.fixture
@@ -36,6 +38,15 @@ def change(directory, language, edit):
      "Placeholders missing: %(title)s"),
     ("es", lambda c: setattr(c[FOOTER], "string", "<script>alert(1)</script>"), "HTML not in the original"),
     ("fr", lambda c: c.delete(FOOTER), "missing 'sched: appointments, kept simply.'"),
+    # A translation used in an attribute (the navigation's aria-label) that would end it.
+    ("de", lambda c: setattr(c["Main navigation"], "string", NAV_BREAKOUT), "not \""),
+    # Every plural form is checked, the singular one too.
+    ("de", lambda c: setattr(c[PLURAL], "string", ('%(num)d Termin" hinzugefügt.', "%(num)d Termine.")),
+     "not \""),
+    ("fr", lambda c: setattr(c[PLURAL], "string", ("%(num)d ajouté.", "%(num)d <b>ajoutés</b>.")),
+     "HTML not in the original: </b> <b>"),
+    ("es", lambda c: setattr(c[FOOTER], "string", "Citas &quot;simples&quot;"), "not HTML codes: &quot;"),
+    ("es", lambda c: setattr(c[FOOTER], "string", "Citas al 100 %"), "percent sign"),
 ])
 def test_a_broken_catalog_fails_the_check(app, writable_translations, language, edit, complaint):
     change(writable_translations, language, edit)

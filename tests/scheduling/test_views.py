@@ -170,6 +170,32 @@ def test_missing_and_huge_ids_answer_404(logged_in):
     assert logged_in.get(f"/appointments/{2**70}/").status_code == 404
 
 
+def test_a_404_does_not_tell_whether_someone_elses_appointment_exists(logged_in):
+    """The answers for another user's id and a missing one differ only where they echo the URL."""
+    theirs = make_appointment(make_user(), title="Private")
+    missing = theirs.id + 1000
+
+    def answers(appointment_id: int) -> list[tuple[int, str]]:
+        base = f"/appointments/{appointment_id}"
+        responses = [
+            logged_in.get(f"{base}/"),
+            logged_in.get(f"{base}/edit/"),
+            logged_in.submit(f"{base}/edit/", valid_form(), form_url="/appointments/"),
+            logged_in.get(f"{base}/ics"),
+            logged_in.delete(f"{base}/delete/", token=logged_in.token("/appointments/")),
+        ]
+        return [
+            (response.status_code, re.sub(r'(value|content)="[\w.-]{40,}"', r'\1="token"',
+                                          response.get_data(as_text=True))
+             .replace(f"/appointments/{appointment_id}/", "/appointments/{id}/"))
+            for response in responses
+        ]
+
+    theirs_answers, missing_answers = answers(theirs.id), answers(missing)
+    assert [status for status, _ in theirs_answers] == [404] * 5
+    assert theirs_answers == missing_answers
+
+
 def test_delete_without_csrf_token_is_refused(logged_in, user):
     appointment = make_appointment(user)
     response = logged_in.delete(f"/appointments/{appointment.id}/delete/")

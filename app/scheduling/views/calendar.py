@@ -10,10 +10,10 @@ from babel.dates import format_interval, format_skeleton
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_security import auth_required, current_user
 from sqlalchemy import select
 
+from app.core.gettext import lazy_gettext as _l
 from app.core.http import page_or_404
 from app.core.timezones import user_timezone
 from app.core.validators import MAX_YEAR, MIN_YEAR

@@ -1,25 +1,54 @@
 // sched: small progressive enhancements. Every message shown here comes translated from the
 // server, in data attributes.
+//
+// The script acts only on the elements it owns, found by their class and place (never by a data
+// attribute alone, which text put into a page could carry), and it goes only to paths on this
+// site: a URL it reads from the page that points elsewhere is ignored.
 (function () {
   "use strict";
 
   function csrfToken() {
-    var meta = document.querySelector('meta[name="csrf-token"]');
+    var meta = document.querySelector('head > meta[name="csrf-token"]');
     return meta ? meta.content : "";
   }
 
-  // Delete buttons send an HTTP DELETE with the CSRF token in a header.
+  // The URL as a path on this site, or null: another host, javascript:, data: ... are refused.
+  function sitePath(value) {
+    if (typeof value !== "string" || value === "") {
+      return null;
+    }
+    var url;
+    try {
+      url = new URL(value, window.location.href);
+    } catch (error) {
+      return null;
+    }
+    if (url.origin !== window.location.origin) {
+      return null;
+    }
+    return url.pathname + url.search + url.hash;
+  }
+
+  function go(value) {
+    var path = sitePath(value);
+    if (path !== null) {
+      window.location.assign(path);
+    }
+  }
+
+  // Delete buttons send an HTTP DELETE with the CSRF token in a header, to this site only.
   document.addEventListener("click", function (event) {
-    var button = event.target.closest("[data-delete-url]");
+    var button = event.target.closest("button.js-delete-appointment");
     if (!button) {
       return;
     }
     event.preventDefault();
-    if (!window.confirm(button.dataset.confirm)) {
+    var url = sitePath(button.dataset.deleteUrl);
+    if (url === null || !window.confirm(button.dataset.confirm)) {
       return;
     }
     button.disabled = true;
-    fetch(button.dataset.deleteUrl, {
+    fetch(url, {
       method: "DELETE",
       credentials: "same-origin",
       headers: { "X-CSRFToken": csrfToken(), "Accept": "application/json" }
@@ -29,7 +58,7 @@
           // The server's own reason (already in the user's language), if it gave one.
           throw { reason: body && body.error && body.error.message };
         }
-        window.location.assign(button.dataset.redirect);
+        go(button.dataset.redirect);
       });
     }).catch(function (failure) {
       // A network error or a page that is not JSON has no reason of ours: the generic text.
@@ -40,9 +69,9 @@
 
   // A click on the empty part of a day in the month view starts a new appointment that day.
   document.addEventListener("click", function (event) {
-    var cell = event.target.closest("[data-create-url]");
+    var cell = event.target.closest("table.calendar-month > tbody > tr > td.calendar-day");
     if (cell && !event.target.closest("a, button, input")) {
-      window.location.assign(cell.dataset.createUrl);
+      go(cell.dataset.createUrl);
     }
   });
 
@@ -58,10 +87,13 @@
   }
 
   // Suggest the browser's time zone on forms that ask for one, unless the user chose already.
-  var zoneSelect = document.querySelector('select[data-suggest-timezone]');
+  var zoneSelect = document.querySelector('form select[name="timezone"][data-suggest-timezone]');
   if (zoneSelect && zoneSelect.value === "UTC" && window.Intl) {
     var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    if (zone && zoneSelect.querySelector('option[value="' + zone + '"]')) {
+    var offered = Array.prototype.some.call(zoneSelect.options, function (option) {
+      return option.value === zone;
+    });
+    if (zone && offered) {
       zoneSelect.value = zone;
     }
   }
