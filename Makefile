@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
+# What `make run` writes in instance/ (the database, the mails) is the developer's alone.
+PRIVATE := umask 077 &&
 INSTALLED := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
@@ -13,27 +15,35 @@ WITH_POSTGRESQL := $(BIN)/python -m tests.postgres --
 .PHONY: run test bench bench-admin bench-wrk bench-postgresql install system-packages migrate \
 	translations clean
 
-## run: set up and serve the app with demo data on http://127.0.0.1:5000
+# Where `make run` listens: `make run PORT=8080`, or ADDRESS=0.0.0.0 to be reached from the LAN.
+PORT ?= 5000
+ADDRESS ?= 127.0.0.1
+# The address to open: this machine's first LAN address when listening on all of them.
+SITE_HOST = $$([ "$(ADDRESS)" = 0.0.0.0 ] && hostname -I | cut -d' ' -f1 || echo "$(ADDRESS)")
+
+## run: set up and serve the app with demo data on http://127.0.0.1:5000 (PORT=, ADDRESS= to move it)
 run: install instance/secrets.json translations migrate
-	@$(FLASK) seed-demo --save instance/demo-accounts.txt > /dev/null
+	@$(PRIVATE) $(FLASK) seed-demo --save instance/demo-accounts.txt > /dev/null
 	@echo
-	@echo "sched is starting on http://127.0.0.1:5000/login"
+	@echo "sched is starting on http://$(SITE_HOST):$(PORT)/login"
 	@echo "Log in with one of the demo accounts (kept in instance/demo-accounts.txt):"
 	@sed 's/^/  /' instance/demo-accounts.txt
 	@echo "Mail sent by the app is printed here and saved in instance/mail/."
 	@echo
-	env -u SCHED_SOCKET SCHED_CONFIG=development SCHED_HTTP=127.0.0.1:5000 $(BIN)/uwsgi --ini uwsgi.ini
+	@chmod 700 instance
+	env -u SCHED_SOCKET SCHED_CONFIG=development SCHED_HTTP=$(ADDRESS):$(PORT) \
+		SCHED_SITE_URL=http://$(SITE_HOST):$(PORT) $(BIN)/uwsgi --ini uwsgi.ini
 
 ## test: install what the tests need and run the whole suite on SQLite, then on PostgreSQL
 # Pass pytest options in PYTEST_ARGS, e.g. make test PYTEST_ARGS="-x tests/core".
-test: install system-packages translations
+test: install system-packages node-packages translations
 	SCHED_CONFIG=testing $(FLASK) translate check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(WITH_POSTGRESQL) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## test-postgresql: run the suite on a throw-away PostgreSQL cluster only (tests/postgres.py)
 .PHONY: test-postgresql
-test-postgresql: install system-packages translations
+test-postgresql: install system-packages node-packages translations
 	$(WITH_POSTGRESQL) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## test-load: 50 logged-in clients against uWSGI for a minute, then faults under load (a worker
@@ -79,10 +89,13 @@ $(INSTALLED): requirements/base.txt requirements/prod.txt requirements/dev.txt
 
 # Debian packages the tests start for real: Chromium (Playwright never downloads a browser
 # here), PostgreSQL (a throw-away cluster, never the package's own), nginx and Redis (the
-# shared rate-limit store; the tests start their own server, never the package's).
+# shared rate-limit store; the tests start their own server, never the package's), Java for the
+# Nu Html Checker and npm to install it and axe-core (node-packages).
 system-packages:
 	@missing=""; \
 	[ -x $(CHROMIUM) ] || missing="$$missing chromium"; \
+	command -v java > /dev/null || missing="$$missing default-jre-headless"; \
+	command -v npm > /dev/null || missing="$$missing npm"; \
 	ls /usr/lib/postgresql/*/bin/initdb > /dev/null 2>&1 || missing="$$missing postgresql"; \
 	[ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
 	[ -x /usr/bin/redis-server ] || missing="$$missing redis-server"; \
@@ -92,11 +105,20 @@ system-packages:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
+# The checkers tests/e2e/test_accessibility.py runs on every page, pinned in package-lock.json:
+# axe-core and the Nu Html Checker (vnu.jar). Without install scripts: vnu-jar's would download a
+# Java runtime when none is found, and Debian's comes from system-packages.
+.PHONY: node-packages
+node-packages: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package.json package-lock.json | system-packages
+	npm ci --no-audit --no-fund --ignore-scripts
+
 instance/secrets.json:
 	$(BIN)/python config.py
 
 migrate: install instance/secrets.json
-	$(FLASK) db upgrade
+	$(PRIVATE) $(FLASK) db upgrade
 
 # The .mo files the app reads, built from the .po catalogs (never edited by hand, not committed).
 translations: install

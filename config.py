@@ -80,9 +80,19 @@ class Config:
     # HTTP: security headers (app/core/http.py), the proxies in front, the host names served
     # ------------------------------------------------------------------------------------------
     SECURITY_HEADERS = True  # CSP without inline script, nosniff, frame denial, referrer policy
+    # How long browsers keep /static/ files when the app serves them (without nginx).
+    SEND_FILE_MAX_AGE_DEFAULT = timedelta(days=1)
     HSTS_SECONDS = 0  # Strict-Transport-Security on HTTPS responses when above 0
-    # How many proxies (nginx) stand in front and set X-Forwarded-For/-Proto/-Host; 0: none.
+    # SECURITY WARNING: how many HTTP proxies in front of uWSGI's HTTP socket set
+    # X-Forwarded-For/-Proto/-Host/-Port, which are then believed; 0: none, and no such header
+    # is. Leave it at 0 behind nginx on SCHED_SOCKET: the uwsgi protocol carries the client's
+    # address and HTTPS itself (app/core/http.py). Above 0, whoever reaches the HTTP socket
+    # directly picks the address the rate limits count and the audit log keeps.
     TRUSTED_PROXIES = 0
+    # Where uWSGI listens, read from the variables uwsgi.ini reads (its defaults too): nginx's
+    # uwsgi socket, or else the HTTP socket. flask check-deploy weighs TRUSTED_PROXIES by them.
+    UWSGI_SOCKET = os.environ.get("SCHED_SOCKET") or None
+    UWSGI_HTTP_SOCKET = os.environ.get("SCHED_HTTP") or "127.0.0.1:5000"
     # Host names this site answers to (Flask refuses others); None accepts any, for development.
     TRUSTED_HOSTS: list[str] | None = None
 
@@ -118,12 +128,21 @@ class Config:
     SECURITY_REDIRECT_ALLOW_SUBDOMAINS = False
     # The confirmation e-mail proves an address; no DNS look-up while someone waits.
     SECURITY_EMAIL_VALIDATOR_ARGS = {"check_deliverability": False}
+    # Pages are never cached (app/core/caching.py sends a valid "private, no-store").
+    SECURITY_CACHE_CONTROL: dict = {}
     # Login, sign-up and reset answers never tell whether an address has an account.
     SECURITY_RETURN_GENERIC_RESPONSES = True
+    # What reset and confirmation links bind to (the password hash, the address) is hashed inside
+    # a token signed with SECRET_KEY, so it needs no slow hash. Flask-Security's default,
+    # sha256_crypt, spent ~0.4 s building a link, for real accounts only: the answer's time told
+    # who has an account. Links made with it before still verify (passlib reads either).
+    SECURITY_HASHING_SCHEMES = ["hex_sha512", "sha256_crypt"]
+    SECURITY_DEPRECATED_HASHING_SCHEMES = ["sha256_crypt"]
 
     # ------------------------------------------------------------------------------------------
-    # Abuse: rate limits per client address (Flask-Limiter, app/accounts/ratelimits.py) and
-    # account lockout after failed logins from any address (app/accounts/lockout.py)
+    # Abuse: rate limits per client address (Flask-Limiter, app/accounts/ratelimits.py), and
+    # per token for the calendar feed, and account lockout after failed logins from any
+    # address (app/accounts/lockout.py)
     # ------------------------------------------------------------------------------------------
     # Where the counts live. memory:// (the default) counts in each worker process, so with N
     # workers an address gets up to N times each limit; redis://host:6379/0 shares the counts
@@ -134,6 +153,10 @@ class Config:
     RATELIMIT_LOGIN = "10 per minute;100 per day"
     RATELIMIT_REGISTER = "10 per hour"
     RATELIMIT_EMAIL = "5 per 15 minutes"  # reset and confirmation e-mails, reset links
+    # Per calendar feed token, not per address: programs poll every 5 to 60 minutes, and one
+    # address may be subscribed on several devices; the minute's limit stops a burst of full
+    # feeds (each up to ~0.6 s of a worker; app/scheduling/feed.py).
+    RATELIMIT_CALENDAR_FEED = "10 per minute;60 per hour"
     LOCKOUT_ATTEMPTS = 10
     LOCKOUT_DURATION = timedelta(minutes=15)
 
@@ -181,6 +204,7 @@ class DevelopmentConfig(Config):
 
     DEBUG = True
     MAIL_BACKEND = "app.core.mail.DevelopmentEmailBackend"
+    SEND_FILE_MAX_AGE_DEFAULT = None  # an edited stylesheet shows on the next reload of the page
 
     @classmethod
     def init_app(cls, app) -> None:
@@ -214,7 +238,9 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     HSTS_SECONDS = 365 * 24 * 3600
-    TRUSTED_PROXIES = int(os.environ.get("SCHED_TRUSTED_PROXIES", "1"))  # nginx, deploy/
+    # SECURITY WARNING: only for an HTTP proxy in front of SCHED_HTTP (see Config); never
+    # needed behind nginx on SCHED_SOCKET.
+    TRUSTED_PROXIES = int(os.environ.get("SCHED_TRUSTED_PROXIES", "0"))
     # SCHED_ALLOWED_HOSTS: the site's host names, comma-separated (flask check-deploy wants it).
     TRUSTED_HOSTS = [
         host.strip()
@@ -244,8 +270,13 @@ config = {
 
 
 def write_dev_secrets(instance_dir: Path = BASE_DIR / "instance") -> Path:
-    """Create the development secrets file once, readable by its owner only."""
+    """Create the development secrets file once, readable by its owner only.
+
+    The instance folder is made the owner's alone too: it holds the SQLite database and the
+    mails the app sends, with their links to reset passwords.
+    """
     instance_dir.mkdir(parents=True, exist_ok=True)
+    instance_dir.chmod(0o700)
     path = instance_dir / DEV_SECRETS_FILE
     if not path.exists():
         values = {

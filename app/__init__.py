@@ -47,6 +47,8 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
 
 def register_extensions(app: Flask) -> None:
     from app.accounts.security import init_security
+    from app.audit.recording import init_audit
+    from app.core.caching import init_caching
     from app.core.db import init_db
     from app.core.http import init_http
     from app.core.i18n import init_babel
@@ -54,17 +56,20 @@ def register_extensions(app: Flask) -> None:
     from app.extensions import csrf, db, mail, migrate
 
     db.init_app(app)
-    init_db(app)
+    init_db(app, db)
     migrate.init_app(app, db, directory=os.path.join(app.root_path, os.pardir, "migrations"))
     csrf.init_app(app)
     mail.init_app(app)
     init_babel(app)
     init_security(app)
+    init_audit(app)
     init_http(app)
+    init_caching(app)
     init_request_log(app)
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.accounts.ratelimits import init_feed_rate_limit
     from app.accounts.views import bp as accounts_bp
     from app.core.views import bp as core_bp
     from app.scheduling.views import appointments, calendar, ical
@@ -74,6 +79,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(appointments.bp)
     app.register_blueprint(ical.bp)
     app.register_blueprint(calendar.bp)
+    init_feed_rate_limit(app)  # wraps the feed's view, so it comes once that is registered
 
 
 def register_admin(app: Flask) -> None:
@@ -95,6 +101,11 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from app.accounts.cli import purge_sessions_command
     from app.core.cli import init_commands
+    from app.demo import seed_demo_command
+    from app.scheduling.cli import send_reminders_command
 
     init_commands(app)
+    for command in (purge_sessions_command, send_reminders_command, seed_demo_command):
+        app.cli.add_command(command)

@@ -28,7 +28,7 @@ from flask_security import hash_password
 from sqlalchemy import Connection, bindparam, insert, update
 
 from app import create_app
-from app.accounts.models import User
+from app.accounts.models import User, calendar_token_digest
 from app.extensions import db
 from app.scheduling.models import Appointment
 from bench.scenario import MEASURED_MONTH, MEASURED_USER_ID, TIMEZONE, USERS, month_grid, user_email
@@ -87,7 +87,7 @@ def user_rows(password_hash: str, now: datetime) -> Iterator[dict]:
             "active": True,
             "confirmed_at": now.replace(tzinfo=None),  # Flask-Security's columns are naive UTC
             "fs_uniquifier": uuid.uuid4().hex,
-            "calendar_token": secrets.token_urlsafe(32),
+            "calendar_token_hash": calendar_token_digest(secrets.token_urlsafe(32)),
             "timezone": TIMEZONE,
             "locale": "en",
         }

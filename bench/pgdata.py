@@ -24,7 +24,7 @@ from bench.scenario import MEASURED_USER_ID
 
 USER_COLUMNS = (
     "id", "email", "full_name", "password", "active", "confirmed_at", "fs_uniquifier",
-    "calendar_token", "timezone", "locale",
+    "calendar_token_hash", "timezone", "locale",
 )
 APPOINTMENT_COLUMNS = (
     "owner_id", "title", "start_at", "end_at", "all_day", "location", "description", "created",

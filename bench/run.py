@@ -35,6 +35,12 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--admin", action="store_true",
                         help="benchmark the admin appointment list on PostgreSQL instead "
                              "(bench/admin.py; python -m bench --admin --help for its options)")
+    parser.add_argument("--keepalive", action="store_true",
+                        help="compare the embedded server's one request per connection with "
+                             "uWSGI's keep-alive socket (bench/keepalive.py)")
+    parser.add_argument("--feed", action="store_true",
+                        help="time the calendar feed instead: a 304 against the full feed for "
+                             "5,000 appointments, in-process (bench/feed.py)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 1_000_000],
                         help="appointments in each dataset (default: 10000 1000000)")
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 16],
@@ -183,6 +189,14 @@ def main(argv: list[str] | None = None) -> int:
         from bench import admin
 
         return admin.main([arg for arg in argv if arg != "--admin"])
+    if "--keepalive" in argv:
+        from bench import keepalive
+
+        return keepalive.main([arg for arg in argv if arg != "--keepalive"])
+    if "--feed" in argv:
+        from bench import feed
+
+        return feed.main([arg for arg in argv if arg != "--feed"])
     options = parse_arguments(argv)
     started = datetime.now(timezone.utc)
     pages = [page for page in measured_pages() if page.name in options.pages]

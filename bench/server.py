@@ -75,10 +75,15 @@ def configured_workers() -> int:
 
 @contextmanager
 def uwsgi_server(
-    database: Path | str, server_secrets: Mapping[str, str], log: Path
+    database: Path | str, server_secrets: Mapping[str, str], log: Path,
+    http11: bool = False,
 ) -> Iterator[Server]:
     """Run `uwsgi --ini uwsgi.ini` on a free local port with the bench entry point and database:
-    a SQLite file's path, or a database URL (postgresql://...)."""
+    a SQLite file's path, or a database URL (postgresql://...).
+
+    ``http11`` serves HTTP on uWSGI's keep-alive socket (http11-socket) instead of uwsgi.ini's
+    http-socket, for comparing the two (bench/keepalive.py).
+    """
     port = free_port()
     env = {
         **os.environ,
@@ -93,9 +98,15 @@ def uwsgi_server(
         "SCHED_RELOAD_FILE": str(log.with_name(f"{log.stem}-reload")),
     }
     env.pop("SCHED_SOCKET", None)
+    command = [str(UWSGI), "--ini", str(UWSGI_INI)]
+    if http11:
+        # uwsgi.ini's HTTP socket (and its Connection: close) gives way to a uwsgi-protocol one
+        # nobody uses; the keep-alive socket serves instead.
+        env["SCHED_SOCKET"] = str(log.with_name(f"{log.stem}-unused.sock"))
+        command += ["--http11-socket", f"127.0.0.1:{port}"]
     with open(log, "wb") as log_file:
         process = subprocess.Popen(
-            [str(UWSGI), "--ini", str(UWSGI_INI)],
+            command,
             cwd=PROJECT_DIR, env=env, stdout=log_file, stderr=subprocess.STDOUT,
         )
     try:

@@ -36,6 +36,13 @@ def make_user(
     return user
 
 
+def make_feed_token(user) -> str:
+    """Give ``user`` a calendar feed address and return its token; the database keeps its hash."""
+    token = user.regenerate_calendar_token()
+    db.session.commit()
+    return token
+
+
 def make_appointment(owner, **attributes) -> Appointment:
     """Create and commit an appointment for ``owner``; tomorrow at 09:00 UTC for an hour."""
     start = attributes.pop("start", None) or datetime.now(timezone.utc).replace(

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from flask import current_app
-from flask_security import ForgotPasswordForm, RegisterFormV2, SendConfirmationForm
+from flask_security import (
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    RegisterFormV2,
+    SendConfirmationForm,
+    VerifyForm,
+    current_user,
+)
+from flask_security.utils import get_message
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import AnyOf, Length, Optional
 
+from app.accounts import lockout
 from app.core.gettext import lazy_gettext as _l
 from app.core.timezones import timezone_names
 from app.core.validators import NoControlCharacters, strip_whitespace
@@ -69,6 +78,32 @@ class ResetRequestForm(RefusesMalformedAddresses, ForgotPasswordForm):
 
 class ConfirmRequestForm(RefusesMalformedAddresses, SendConfirmationForm):
     """/confirm: the address to send the confirmation link to again."""
+
+
+class ReauthenticateForm(VerifyForm):
+    """/verify: the password again, for a page that wants a fresh login. Flask-Security counts
+    a wrong one like a failed login (``User.track_failed_authn``); a locked account is refused
+    whatever it types (app/accounts/lockout.py)."""
+
+    def validate(self, **kwargs) -> bool:
+        if lockout.refuses_password_check(self.user, self.password):
+            return False
+        return super().validate(**kwargs)
+
+
+class ChangeOwnPasswordForm(ChangePasswordForm):
+    """/change: a wrong current password counts like a failed login (Flask-Security's form only
+    says so); a locked account is refused whatever it types (app/accounts/lockout.py)."""
+
+    def validate(self, **kwargs) -> bool:
+        user = current_user._get_current_object()
+        if lockout.refuses_password_check(user, self.password):
+            return False
+        if super().validate(**kwargs):
+            return True
+        if get_message("INVALID_PASSWORD")[0] in self.password.errors:
+            user.track_failed_authn("password")
+        return False
 
 
 class ProfileForm(ProfileFieldsMixin, FlaskForm):

@@ -9,26 +9,39 @@ wins, and only it e-mails the owner). A successful login sets the count back to 
 While locked, the right password is refused with the same answer as a wrong one (the login page
 never tells whether an address has an account), the owner gets one e-mail, and a password reset
 or an admin ("Unlock" in the user list) ends the lock at once.
+
+A logged-in account's password checks count the same: re-authenticating (``/verify``) and the
+current password on ``/change`` (app/accounts/forms.py). Someone holding the session (a stolen
+cookie, an unlocked laptop) guesses no faster than at the login page. While the account is
+locked, those two refuse any password with the answer a wrong one gets, checking nothing, and
+the session that tried is logged out: it would not get in again either.
 """
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
 from flask import Flask, current_app, has_request_context, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_mailman import EmailMessage
+from flask_security import current_user, logout_user
 from flask_security.signals import password_reset, user_authenticated
+from flask_security.utils import get_message
 from sqlalchemy import or_, update
+from wtforms import Field
 
 from app.accounts.models import User
+from app.audit import recording as audit
 from app.core.db import now_utc
 from app.core.mail import send_after_response
 from app.extensions import db
 
 # Endpoints where a locked account may still act: asking for a reset is the way out of a lock.
 UNLOCKING_ENDPOINTS = frozenset({"security.forgot_password", "security.reset_password"})
+# Where a logged-in account's password is checked: refused while locked, and logged out.
+PASSWORD_CHECK_ENDPOINTS = frozenset({"security.verify", "security.change_password"})
 
 
 def lock_duration() -> timedelta:
@@ -51,6 +64,19 @@ def refuses_login(user: User, form_error: list[str] | None = None) -> bool:
         return False
     if form_error is not None:
         form_error.append(_("This account is locked for a while after too many failed logins."))
+    return True
+
+
+def refuses_password_check(user: User, password: Field) -> bool:
+    """Refuse a logged-in account's password check (/verify, /change) while it is locked.
+
+    Nothing typed is checked, so the answer tells nothing about it: the password field gets
+    Flask-Security's message for a wrong password, and the request's session is logged out
+    afterwards (``_logging_out_when_locked``).
+    """
+    if not is_locked(user):
+        return False
+    password.errors = [*password.errors, get_message("INVALID_PASSWORD")[0]]
     return True
 
 
@@ -112,8 +138,6 @@ def send_lockout_notice(user: User) -> None:
 
 
 def _record_lock(user: User) -> None:
-    from app.admin import audit  # the admin package imports accounts; import it when needed
-
     audit.record_event(audit.ACCOUNT_LOCKED, user)
     db.session.commit()
 
@@ -128,7 +152,29 @@ def _on_password_reset(sender, user, **extra) -> None:
     unlock(user)  # committed with the new password
 
 
+def _logging_out_when_locked(view):
+    """Wrap a password-checking view: a POST that leaves the account locked (it was, or this
+    failure locked it) ends the session, once the answer is made."""
+
+    @functools.wraps(view)
+    def check_password(*args, **kwargs):
+        response = view(*args, **kwargs)
+        if request.method == "POST" and current_user.is_authenticated and is_locked(
+            current_user
+        ):
+            logout_user()  # the session's row goes too (app/accounts/sessions.py)
+        return response
+
+    return check_password
+
+
 def init_lockout(app: Flask) -> None:
+    """Count and lock; call after Flask-Security has registered its views."""
     # Connected per app: blinker holds the app weakly, so receivers go away with it.
     user_authenticated.connect(_on_login, sender=app)
     password_reset.connect(_on_password_reset, sender=app)
+    for endpoint in PASSWORD_CHECK_ENDPOINTS:
+        view = app.view_functions.get(endpoint)
+        if view is not None:  # the feature is turned off
+            # functools.wraps keeps the name Flask-Limiter finds the view's limits by.
+            app.view_functions[endpoint] = _logging_out_when_locked(view)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 
 from flask_security.models import sqla as fs_models
@@ -38,6 +39,11 @@ ROLE_PERMISSIONS = {
 }
 
 
+def calendar_token_digest(token: str) -> str:
+    """The SHA-256 of a calendar feed token, as the database keeps it (hex, 64 characters)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def translate_permission(language: str) -> str:
     """The permission to translate one language only."""
     return f"{TRANSLATE}-{language}"
@@ -51,14 +57,32 @@ class Role(db.Model, fs_models.FsRoleMixin):
 
 
 class User(db.Model, fs_models.FsUserMixin):
+    """An account, with its profile and the secret of its calendar feed.
+
+    The calendar feed's address ends in a random token: whoever knows it reads the user's
+    appointments without logging in, as calendar programs must. The database keeps only the
+    token's SHA-256 (``calendar_token_hash``), as it does for session ids, and the feed is
+    looked up by that hash, so a copy of the database, a backup or the admin panel opens no
+    feed. A plain hash suffices: the token has 256 random bits, which no guess or table of
+    hashes finds, and checking it needs no slow key derivation on every poll.
+
+    The address is therefore shown once, on the page that makes it, like a GitHub token or a
+    Nextcloud app password, and never again: nothing on the server can rebuild it. (Google
+    Calendar shows its "secret address" on demand, which needs a server that can read the
+    secret back: the kind of storage the pen test objected to.) A user without an address, or
+    who has lost it, makes a new one on the profile page; the old one stops working at once.
+    New accounts have none until they ask; addresses made before hashing (migration 0011)
+    keep working, and are not shown either.
+    """
+
     __tablename__ = "user"
 
     full_name: Mapped[str] = mapped_column(String(255), default="")
     locale: Mapped[str] = mapped_column(String(16), default="en")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
-    # The secret in the user's private calendar feed URL; replacing it revokes the old URL.
-    calendar_token: Mapped[str] = mapped_column(
-        String(64), unique=True, default=lambda: secrets.token_urlsafe(32)
+    # The SHA-256 of the secret in the user's calendar feed address; None: no address yet.
+    calendar_token_hash: Mapped[str | None] = mapped_column(
+        String(64), unique=True, default=None
     )
     # The longest appointment the user has ever had, in seconds: calendar queries look this far
     # back for appointments that began earlier and still run (see scheduling.models).
@@ -84,8 +108,14 @@ class User(db.Model, fs_models.FsUserMixin):
 
         return lockout.refuses_login(self, form_error)
 
-    def regenerate_calendar_token(self) -> None:
-        self.calendar_token = secrets.token_urlsafe(32)
+    def regenerate_calendar_token(self) -> str:
+        """Give the user a new calendar feed address, revoking the old one; return its token.
+
+        The token is kept nowhere: show it now or never (see the class docstring).
+        """
+        token = secrets.token_urlsafe(32)
+        self.calendar_token_hash = calendar_token_digest(token)
+        return token
 
     @property
     def display_name(self) -> str:

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Flask, has_request_context
-from flask_security import SQLAlchemyUserDatastore, naive_utcnow
+from flask import Flask, current_app, g, has_request_context, session
+from flask_login import user_logged_in
+from flask_security import (
+    SQLAlchemyUserDatastore,
+    hash_password,
+    naive_utcnow,
+    reset_password_instructions_sent,
+)
 
-from app.accounts.forms import ConfirmRequestForm, RegisterForm, ResetRequestForm
+from app.accounts.forms import (
+    ChangeOwnPasswordForm,
+    ConfirmRequestForm,
+    ReauthenticateForm,
+    RegisterForm,
+    ResetRequestForm,
+)
 from app.accounts.models import Role, User
 from app.extensions import db, security
 
@@ -25,6 +37,21 @@ class UserDatastore(SQLAlchemyUserDatastore):
 user_datastore = UserDatastore(db, User, Role)
 
 
+def _new_csrf_token_at_login(sender, user, **extra) -> None:
+    """Forget the CSRF token of the anonymous session: one minted before logging in (which a
+    page of someone else's may have seen) does not act for the logged-in user."""
+    field = current_app.config["WTF_CSRF_FIELD_NAME"]
+    session.pop(field, None)
+    g.pop(field, None)
+
+
+def _match_the_unknown_address_answer(sender, **extra) -> None:
+    """Spend on a real account's reset request the password hash that Flask-Security spends on
+    an unknown address's, so the two answers take as long (SECURITY_HASHING_SCHEMES makes the
+    link itself cheap; the e-mail goes out after the answer, app/core/mail.py)."""
+    hash_password("not-a-password")
+
+
 def init_security(app: Flask) -> None:
     from app.accounts.lockout import init_lockout
     from app.accounts.ratelimits import init_rate_limits
@@ -36,7 +63,11 @@ def init_security(app: Flask) -> None:
         register_form=RegisterForm,
         forgot_password_form=ResetRequestForm,
         send_confirmation_form=ConfirmRequestForm,
+        verify_form=ReauthenticateForm,
+        change_password_form=ChangeOwnPasswordForm,
     )
+    reset_password_instructions_sent.connect(_match_the_unknown_address_answer, sender=app)
+    user_logged_in.connect(_new_csrf_token_at_login, sender=app)
     init_rate_limits(app)
     init_lockout(app)
     init_sessions(app)

@@ -31,5 +31,5 @@ def init_admin(app: Flask) -> Admin:
     # Our templates first, so that they replace the few of Flask-Admin's that we rewrite.
     app.register_blueprint(templates)
     admin.init_app(app)
-    audit.init_audit(app)
+    audit.init_filters(app)
     return admin

@@ -46,8 +46,8 @@ from app.accounts.models import (
 )
 from app.accounts.security import user_datastore
 from app.accounts.sessions import end_sessions
-from app.admin import audit
 from app.admin.views import SchedModelView
+from app.audit import recording as audit
 from app.core.db import parse_id
 from app.core.filters import datetime_filter
 from app.core.gettext import lazy_gettext as _l
@@ -68,7 +68,7 @@ SECRET_COLUMNS = (
     "us_totp_secrets",
     "us_phone_number",
     "mf_recovery_codes",
-    "calendar_token",
+    "calendar_token_hash",
 )
 # What admins may not take away from themselves: they would lock themselves out.
 OWN_ADMIN_RIGHTS = frozenset({USERS_MANAGE, ROLES_MANAGE})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask import abort, after_this_request, current_app, flash, request
 from flask_admin import AdminIndexView, expose
@@ -15,15 +15,25 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app.accounts.models import APPOINTMENTS_MANAGE, AUDIT_READ, USERS_READ, User
-from app.admin import audit
-from app.admin.models import AuditEntry
 from app.admin.security import PermissionRequired, has_permission
+from app.audit import recording as audit
+from app.audit.models import AuditEntry
 from app.core.db import MAX_INT, now_utc, parse_id
 from app.core.errors import database_error_summary, database_unavailable_reason, refuse_input
+from app.core.validators import MAX_YEAR, MIN_YEAR
 from app.extensions import db
 from app.scheduling.models import Appointment
 
 LATEST_AUDIT_ENTRIES = 10
+# A spreadsheet runs a cell that starts with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """Keep text a spreadsheet would run as a formula from running (OWASP's CSV injection)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return f"'{value}"
+    return value
 
 
 class DashboardView(PermissionRequired, AdminIndexView):
@@ -56,6 +66,34 @@ class DashboardView(PermissionRequired, AdminIndexView):
         return self.render("admin/dashboard.html", counts=counts, latest=latest)
 
 
+def is_page_number(text: str, page_size: int) -> bool:
+    """Tell whether ?page= holds a page a list may have: counted from 0, as Flask-Admin's pager
+    counts, and starting at a row an integer can number (an OFFSET the database takes)."""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_INT)):
+        return False
+    return int(text) * page_size <= MAX_INT
+
+
+def is_sensible_filter_value(view, flt, value: str) -> bool:
+    """Tell whether a list filter's value, which its filter could read, is one to use.
+
+    A date must fall within the calendar's years: Flask-Admin's date filters read any year
+    from 1 to 9999, and a filter's day arithmetic then overflows (the day after 9999-12-31;
+    year 1 moved to UTC from a zone east of it): a 500. A filter with a menu of choices takes
+    one of them (each of them for a list): anything else was not chosen from its menu.
+    """
+    cleaned = flt.clean(value)
+    items = cleaned if isinstance(cleaned, list | tuple) else [cleaned]
+    if any(isinstance(item, date) and not MIN_YEAR <= item.year <= MAX_YEAR for item in items):
+        return False
+    options = flt.get_options(view)
+    if options:
+        choices = {str(key) for key, _label in options}
+        chosen = [str(item) for item in cleaned] if isinstance(cleaned, list) else [value]
+        return all(item in choices for item in chosen)
+    return True
+
+
 def _answer_conflict(response):
     response.status_code = 409
     return response
@@ -65,6 +103,10 @@ class SchedModelView(PermissionRequired, ModelView):
     """A model view whose create, edit and delete follow the write permission."""
 
     form_base_class = FlaskForm  # Flask-WTF's CSRF token, valid in every worker and host
+    # Flask-Admin's pages, labelled and valid HTML (app/admin/templates/admin/sched/).
+    list_template = "admin/sched/list.html"
+    create_template = "admin/sched/create.html"
+    edit_template = "admin/sched/edit.html"
     page_size = 25
     page_size_options = (25, 50, 100)
     can_set_page_size = True
@@ -76,7 +118,7 @@ class SchedModelView(PermissionRequired, ModelView):
             form_field.errors = [str(error) for error in form_field.errors]
         return valid
 
-    # Every change made here goes into the audit log (app/admin/audit.py), in the same
+    # Every change made here goes into the audit log (app/audit/recording.py), in the same
     # transaction as the change: Flask-Admin commits right after these hooks.
     def on_model_change(self, form, model, is_created) -> None:
         audit.record_change(model, is_created)
@@ -120,16 +162,40 @@ class SchedModelView(PermissionRequired, ModelView):
             abort(404, description=admin_gettext("Record does not exist."))
         return model
 
-    def get_list(
-        self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None
-    ):
-        # A page past the rows an integer id can number holds nothing, and its OFFSET would
-        # overflow the database's; a negative one PostgreSQL refuses.
-        if page is not None and not 0 <= page * (page_size or self.page_size) <= MAX_INT:
-            abort(404)
-        return super().get_list(
-            page, sort_column, sort_desc, search, filters, execute=execute, page_size=page_size
-        )
+    def _get_list_extra_args(self):
+        """Read the list's arguments from the URL; a page that is no page number answers 400.
+
+        Flask-Admin reads ?page= with int(): a negative page reaches the database as a negative
+        OFFSET (PostgreSQL refuses it: a 500), a huge one as an OFFSET past its integers, and
+        "two" silently means the first page. 400 rather than the nearest page: no link of ours
+        carries such a number, and showing another page under it would leave the pager and the
+        address disagreeing. A page past the last row is a page number all the same: Flask-Admin
+        shows it empty, as when the list shrank since its pager was drawn.
+        """
+        view_args = super()._get_list_extra_args()
+        page = request.args.get("page")
+        if page is not None and not is_page_number(
+            page, self.get_safe_page_size(view_args.page_size)
+        ):
+            abort(400, description=gettext("This list has no such page."))
+        return view_args
+
+    def _get_list_filter_args(self):
+        """The filters the URL chooses, but for values no filter here should take (see
+        is_sensible_filter_value): those are refused as Flask-Admin refuses a value its filter
+        cannot read, with its message, and the list answers 400 (get_invalid_value_msg)."""
+        filters = super()._get_list_filter_args()
+        if not filters:
+            return filters
+        accepted = []
+        for chosen in filters:
+            index, _name, value = chosen
+            flt = self._filters[index]
+            if is_sensible_filter_value(self, flt, value):
+                accepted.append(chosen)
+            else:
+                flash(self.get_invalid_value_msg(value, flt), "error")
+        return accepted
 
     def get_invalid_value_msg(self, value, filter) -> str:
         """Flask-Admin flashes this for a filter value it ignores; the list then answers 400."""
@@ -149,6 +215,10 @@ class SchedModelView(PermissionRequired, ModelView):
         if not ids or any(parse_id(value) is None for value in ids):
             abort(400, description=gettext("Choose the rows from the list."))
         return super().handle_action(return_view)
+
+    def get_export_value(self, model, name):
+        """Every export's cells, whatever their formatter, are safe to open in a spreadsheet."""
+        return spreadsheet_safe(super().get_export_value(model, name))
 
     @expose("/export/<export_type>/")
     def export(self, export_type: str):

@@ -1,9 +1,10 @@
-"""Project commands for the ``flask`` CLI, each a thin wrapper around a plain function."""
+"""The ``flask`` commands of the core: translations and the deployment check, each a thin
+wrapper around a plain function. Features add their own (accounts, scheduling; the demo data
+in app/demo.py)."""
 
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import tempfile
 from pathlib import Path
@@ -16,7 +17,6 @@ from flask.cli import with_appcontext
 
 from app.core import catalogs
 from app.core.catalogs import translations_dir
-from app.core.demo import DatabaseNotEmpty, seed_demo
 from app.core.deploy import deploy_problems
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -24,28 +24,6 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 def pot_file(directory: Path | None = None) -> Path:
     return (directory or translations_dir()) / "messages.pot"
-
-
-@click.command("seed-demo")
-@click.option(
-    "--save",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the demo logins to this file (readable by you only).",
-)
-def seed_demo_command(save: Path | None) -> None:
-    """Fill an empty database with demo users and appointments."""
-    try:
-        accounts = seed_demo()
-    except DatabaseNotEmpty:
-        click.echo("The database already has users; no demo data added.")
-        return
-    lines = [f"{a.email:<26} {a.password}   ({a.role or 'user'})" for a in accounts]
-    click.echo("Demo accounts (e-mail, password):\n  " + "\n  ".join(lines))
-    if save:
-        save.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(save, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write("\n".join(lines) + "\n")
 
 
 def run_pybabel(*args: str) -> None:
@@ -189,24 +167,6 @@ def translate_check() -> None:
     click.echo("All catalogs are complete and consistent.")
 
 
-@click.command("send-reminders")
-@with_appcontext
-def send_reminders_command() -> None:
-    """Send the reminder e-mails that are due (uWSGI's cron runs this every minute)."""
-    from app.scheduling.reminders import send_reminders
-
-    click.echo(f"{send_reminders()} reminders sent.")
-
-
-@click.command("purge-sessions")
-@with_appcontext
-def purge_sessions_command() -> None:
-    """Delete the expired login sessions (uWSGI's cron runs this daily)."""
-    from app.accounts.sessions import purge_expired_sessions
-
-    click.echo(f"{purge_expired_sessions()} expired sessions deleted.")
-
-
 @click.command("check-deploy")
 @with_appcontext
 def check_deploy_command() -> None:
@@ -221,7 +181,4 @@ def check_deploy_command() -> None:
 
 def init_commands(app: Flask) -> None:
     app.cli.add_command(check_deploy_command)
-    app.cli.add_command(send_reminders_command)
-    app.cli.add_command(purge_sessions_command)
-    app.cli.add_command(seed_demo_command)
     app.cli.add_command(translate)

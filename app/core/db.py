@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
 from sqlalchemy import DateTime, Engine, MetaData, event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from flask_sqlalchemy import SQLAlchemy
 
 # Stable constraint names, so that migrations can find and change them later.
 NAMING_CONVENTION = {
@@ -94,10 +98,9 @@ def close_session(exception: BaseException | None = None) -> None:
     dead connection away; Flask-SQLAlchemy's own teardown then finds the session closed.
     """
     from app.core.errors import database_unavailable_reason
-    from app.extensions import db
 
     try:
-        db.session.close()
+        current_app.extensions["sqlalchemy"].session.close()
     except SQLAlchemyError as error:
         reason = database_unavailable_reason(error) or type(error).__name__
         current_app.logger.warning("Database connection lost after the answer: %s", reason)
@@ -126,12 +129,13 @@ def _postgresql_limits(config) -> Callable[..., None]:
     return limit
 
 
-def init_db(app: Flask) -> None:
-    """Turn on SQLite's foreign keys, busy timeout and WAL for every new connection, limit the
-    time a PostgreSQL connection, statement or lock wait may take, and close each request's
-    session whatever state its connection is in."""
-    from app.extensions import db
+def init_db(app: Flask, db: SQLAlchemy) -> None:
+    """Turn on SQLite's foreign keys, busy timeout and WAL for every new connection of ``db``
+    (bound to ``app`` already), limit the time a PostgreSQL connection, statement or lock wait
+    may take, and close each request's session whatever state its connection is in.
 
+    ``db`` is passed in, not imported: app.extensions builds it on this module's ``Base``.
+    """
     with app.app_context():
         engine: Engine = db.engine
     if engine.dialect.name == "sqlite" and not event.contains(

@@ -5,6 +5,7 @@ and the production environment before running it) and names each problem with it
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 
 from config import MIN_SECRET_LENGTH
@@ -64,4 +65,46 @@ def deploy_problems(config: Mapping) -> list[str]:
             "Passwords are not hashed with argon2 (SECURITY_PASSWORD_HASH).")
     problem(config.get("MAIL_BACKEND") in INSECURE_MAIL_BACKENDS,
             "Mail is not sent (MAIL_BACKEND is a development or test backend).")
+    problems.extend(_forwarding_problems(config))
     return problems
+
+
+def _forwarding_problems(config: Mapping) -> list[str]:
+    """Where clients could tell the app an address or scheme of their choosing: forwarded
+    headers believed on uWSGI's HTTP socket open to the network, or the uwsgi socket itself
+    (whose peer writes REMOTE_ADDR and HTTPS) open to the network."""
+    proxies = int(config.get("TRUSTED_PROXIES") or 0)
+    uwsgi_socket = config.get("UWSGI_SOCKET")
+    if uwsgi_socket:
+        if _local_only(uwsgi_socket):
+            return []
+        return [(
+            f"SCHED_SOCKET ({uwsgi_socket}) listens on the network: whoever reaches it speaks "
+            "the uwsgi protocol as nginx does and writes the client address and HTTPS "
+            "themselves. Use a unix socket (deploy/env.example) or a loopback address."
+        )]
+    http_socket = config.get("UWSGI_HTTP_SOCKET") or ""
+    if not proxies or _local_only(http_socket):
+        return []
+    return [(
+        f"SCHED_TRUSTED_PROXIES is {proxies} while uWSGI's HTTP socket ({http_socket}) is open "
+        "to the network: a client that reaches it directly forges X-Forwarded-For (a fresh "
+        "rate-limit count on every request, any address in the audit log) and "
+        "X-Forwarded-Proto and -Host. Serve nginx on SCHED_SOCKET, which needs no forwarded "
+        "headers, or listen on a loopback address behind the proxy, or unset "
+        "SCHED_TRUSTED_PROXIES."
+    )]
+
+
+def _local_only(address: str) -> bool:
+    """Whether a uWSGI socket address is reachable from this host only: a unix socket's path
+    (or an abstract one, @name) or a loopback address and port."""
+    if "/" in address or address.startswith("@"):
+        return True
+    host = address.rpartition(":")[0].strip("[]") if ":" in address else address
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # "" (every interface) or a host name
+        return False

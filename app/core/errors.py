@@ -36,8 +36,13 @@ ERROR_TEXTS = {
     404: (_l("Page not found"), _l("The page you asked for does not exist.")),
     405: (_l("Method not allowed"), _l("This page cannot be used that way.")),
     413: (_l("Request too large"), _l("What you sent is larger than this site accepts.")),
+    414: (_l("Address too long"), _l("The address is longer than this site accepts.")),
     415: (_l("Unsupported content type"), _l("This page cannot read what was sent.")),
     429: (_l("Too many requests"), _l("Please slow down and try again in a moment.")),
+    431: (
+        _l("Request headers too large"),
+        _l("The request’s headers (its cookies, say) are larger than this site accepts."),
+    ),
     500: (_l("Server error"), _l("Something went wrong on our side. Please try again later.")),
     503: (
         _l("Service unavailable"),

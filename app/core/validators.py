@@ -14,9 +14,11 @@ The rules for what people type, in one place:
 
 Beyond forms (app/core/http.py, app/core/db.py): ids run from 1 to the database's integer
 range (MAX_INT; past it, 404), no address holds a control character (400: neither the URL nor
-a return address a form carries), and request bodies are form data, or JSON objects for
+a return address a form carries, nor an uploaded file's name), addresses and headers are of a
+sensible size (else 414, 431), and request bodies are form data, or JSON objects for
 Flask-Security's views (else 415), of at most MAX_CONTENT_LENGTH bytes (else 413). Calendar
-addresses outside the years, or on a date that does not exist, answer 404.
+addresses outside the years, or on a date that does not exist, answer 404; an admin list
+filter's date outside them, 400 (app/admin/views.py).
 """
 
 from __future__ import annotations

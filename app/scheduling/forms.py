@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
@@ -32,12 +34,20 @@ from app.core.validators import (
 )
 from app.extensions import db
 from app.scheduling.ical import ICalendarError, ParsedEvent, parse_ics
-from app.scheduling.models import DESCRIPTION_MAX, LOCATION_MAX, TITLE_MAX, Appointment
+from app.scheduling.models import (
+    DESCRIPTION_MAX,
+    IDEMPOTENCY_KEY_LENGTH,
+    LOCATION_MAX,
+    TITLE_MAX,
+    Appointment,
+)
 from app.scheduling.reminders import ReminderField
 
 HTML_DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
 PROPOSED_START_FORMAT = "%Y-%m-%dT%H:%M"
 PROPOSED_DURATION = timedelta(hours=1)
+# What a create form's one-time key looks like (secrets.token_urlsafe).
+IDEMPOTENCY_KEY = re.compile(rf"[A-Za-z0-9_-]{{{IDEMPOTENCY_KEY_LENGTH}}}")
 # An all-day appointment reaches past its stored times to the ends of its local days (25 hours
 # at most, more if the owner has moved zones since); look this much further on either side.
 ALL_DAY_REACH = timedelta(days=2)
@@ -163,6 +173,24 @@ class EditsVersion:
     def is_stale(self, appointment: Appointment) -> bool:
         """Tell whether the appointment changed since the form was filled; call after validate()."""
         return not self.version.errors and self.version.data != appointment.version
+
+
+def _new_idempotency_key() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def _well_formed_key(value: str | None) -> str | None:
+    """The form's key as sent, or None for anything that is not one of ours."""
+    if isinstance(value, str) and IDEMPOTENCY_KEY.fullmatch(value):
+        return value
+    return None
+
+
+class AppointmentCreateForm(AppointmentForm):
+    """The appointment form for a new appointment, with its one-time key: sent twice, it
+    finds the appointment its first submission made (app/scheduling/views/appointments.py)."""
+
+    idempotency_key = HiddenField(default=_new_idempotency_key, filters=[_well_formed_key])
 
 
 class AppointmentEditForm(EditsVersion, AppointmentForm):

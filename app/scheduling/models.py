@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Select, String, Text, event, select
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Select,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from app.accounts.models import User
@@ -14,6 +24,8 @@ from app.extensions import db
 TITLE_MAX = 255
 LOCATION_MAX = 255
 DESCRIPTION_MAX = 10_000
+# secrets.token_urlsafe(16): 22 characters.
+IDEMPOTENCY_KEY_LENGTH = 22
 
 
 class Appointment(db.Model):
@@ -29,6 +41,10 @@ class Appointment(db.Model):
         Index("ix_appointment_all_day_id", "all_day", "id"),
         # The reminders still to send, for `flask send-reminders` (app/scheduling/reminders.py).
         Index("ix_appointment_remind_at", "remind_at"),
+        # A create form sent twice (a double click, a retried request) makes one appointment.
+        UniqueConstraint(
+            "owner_id", "idempotency_key", name="uq_appointment_owner_id_idempotency_key"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,6 +62,12 @@ class Appointment(db.Model):
     reminder_minutes: Mapped[int | None] = mapped_column(default=None)
     remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    # The random key of the create form that made it (None for other ways in): a second
+    # submission of that form finds this appointment instead of making another.
+    idempotency_key: Mapped[str | None] = mapped_column(
+        String(IDEMPOTENCY_KEY_LENGTH), default=None
+    )
 
     # Bumped by every UPDATE, which also checks it (SQLAlchemy's version counter): an edit
     # based on an older version, or of a row deleted meanwhile, matches no row and is refused.

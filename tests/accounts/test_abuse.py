@@ -14,13 +14,18 @@ from sqlalchemy import select
 
 from app import create_app
 from app.accounts.models import ROLE_ADMIN, User
-from app.admin.models import AuditEntry
+from app.audit.models import AuditEntry
 from app.core.db import now_utc
 from app.extensions import db
 from tests.accounts.test_accounts import link_in
 from tests.conftest import Browser, RequestIsolatingClient, csrf_token_from
 from tests.core.test_serving import (
-    SECRET, free_port, serving_env, start_uwsgi, stop_uwsgi, wait_until,
+    SECRET,
+    free_port,
+    serving_env,
+    start_uwsgi,
+    stop_uwsgi,
+    wait_until,
 )
 from tests.factories import PASSWORD, make_user
 from tests.redis_server import redis_server
@@ -109,7 +114,7 @@ def test_reset_mails_share_one_count_per_address(browser, user):
 
 
 def test_a_forged_forwarded_for_does_not_reset_the_count(browser, user):
-    """No proxy is trusted (the default outside production): the header is not believed."""
+    """No proxy is trusted (the default, production's too): the header is not believed."""
     token = browser.token("/login")
     for n in range(11):
         answer = browser.client.post(
@@ -121,8 +126,9 @@ def test_a_forged_forwarded_for_does_not_reset_the_count(browser, user):
 
 @pytest.mark.parametrize("app_overrides", [{"TRUSTED_PROXIES": 1}])
 def test_behind_a_proxy_only_its_own_entry_counts(app, user):
-    """nginx appends the peer's address; what the client wrote before it is ignored."""
-    browser = from_address(app.test_client(), "127.0.0.1")  # nginx
+    """An HTTP proxy configured in front (SCHED_TRUSTED_PROXIES=1) appends the peer's address;
+    what the client wrote before it is ignored."""
+    browser = from_address(app.test_client(), "127.0.0.1")  # the proxy
     token = browser.token("/login")
     for n in range(11):
         answer = browser.client.post(
@@ -296,6 +302,102 @@ def test_concurrent_failures_are_all_counted_and_lock_once(app, user, outbox):
     # Ten made the lock; the two that came after it (if any came after) were not counted.
     assert locked.failed_logins in (0, 1, 2)
     assert len([mail for mail in outbox if mail.to == [email]]) == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Password checks of a logged-in account: re-authentication (/verify), changing it (/change)
+# ---------------------------------------------------------------------------------------------
+
+NEW_PASSWORD = "a brand new long password"
+PASSWORD_CHECKS = {
+    "/verify": lambda password: {"password": password},
+    "/change": lambda password: {"password": password, "new_password": NEW_PASSWORD,
+                                 "new_password_confirm": NEW_PASSWORD},
+}
+
+
+def logged_in_from(app, user: User, address: str) -> Browser:
+    browser = from_address(app.test_client(), address)
+    browser.login(user.email)
+    return browser
+
+
+def audit_actions() -> list[str]:
+    return db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+
+
+@pytest.mark.parametrize("app_overrides", [{"LOCKOUT_ATTEMPTS": 1000}])  # the limit alone
+@pytest.mark.parametrize("path", PASSWORD_CHECKS)
+def test_guessing_a_logged_in_accounts_password_shares_the_login_limit(app, user, path):
+    """Someone holding a session (a borrowed laptop, a stolen cookie) guesses the password:
+    each guess counts like a login from that address; one login and nine guesses, then 429."""
+    browser = logged_in_from(app, user, "192.0.2.10")
+    statuses = [browser.submit(path, PASSWORD_CHECKS[path](WRONG)).status_code
+                for _ in range(9)]
+    assert statuses == [400] * 9
+    refused = browser.submit(path, PASSWORD_CHECKS[path](PASSWORD))
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert "Too many attempts from your address" in page_text(refused)
+    assert fresh(user).failed_logins == 9
+    # The same count as the login form's.
+    login = browser.submit("/login", {"email": user.email, "password": PASSWORD},
+                           form_url="/appointments/")
+    assert login.status_code == 429
+
+
+@pytest.mark.parametrize("path", PASSWORD_CHECKS)
+def test_wrong_passwords_of_a_logged_in_account_lock_it_like_failed_logins(
+    app, user, outbox, path
+):
+    """Ten wrong passwords, each from another address (so the rate limit never applies): the
+    account locks as after ten failed logins, the owner hears of it, and the session ends."""
+    browser = logged_in_from(app, user, "192.0.2.10")
+    for n in range(10):
+        browser.client.environ_base["REMOTE_ADDR"] = f"198.51.100.{n}"
+        answer = browser.submit(path, PASSWORD_CHECKS[path](WRONG))
+        assert answer.status_code == 400 and "Invalid password" in page_text(answer)
+    assert fresh(user).locked_until > now_utc() + timedelta(minutes=14)
+    assert [mail.to for mail in outbox] == [[user.email]]
+    actions = audit_actions()
+    assert actions.count("login_failed") == 10 and "account_locked" in actions
+
+    assert browser.get("/appointments/").status_code == 302, "the session is over"
+    refused = browser.submit("/login", {"email": user.email, "password": PASSWORD})
+    assert refused.status_code == 400 and "Authentication failed" in page_text(refused)
+
+
+@pytest.mark.parametrize("path", PASSWORD_CHECKS)
+def test_a_locked_account_is_refused_even_the_right_password_and_logged_out(app, user, path):
+    """The owner is logged in when someone else's failed logins lock the account: the right
+    password on /verify or /change gets exactly the answer of a wrong one, changes nothing,
+    and ends the session, as the login page refuses it too."""
+    owner = logged_in_from(app, user, "192.0.2.10")
+    wrong = owner.submit(path, PASSWORD_CHECKS[path](WRONG))  # before the lock, to compare
+    fail_logins(app, user, 10, first_address=20)
+    locked = fresh(user)
+    assert locked.locked_until is not None
+    password_hash, sessions_before = locked.password, locked.fs_uniquifier
+
+    refused = owner.submit(path, PASSWORD_CHECKS[path](PASSWORD))
+    assert refused.status_code == wrong.status_code == 400
+    assert without_token(page_text(refused)) == without_token(page_text(wrong))
+    user = fresh(user)
+    assert user.password == password_hash and user.fs_uniquifier == sessions_before
+    assert "password_change" not in audit_actions()
+    assert owner.get("/appointments/").status_code == 302, "the session is over"
+
+
+def test_the_login_page_answers_a_locked_accounts_right_password_as_a_wrong_one(app, user):
+    fail_logins(app, user, 10)
+    other = make_user("other@example.com")
+    browser = from_address(app.test_client(), "192.0.2.99")
+    right = browser.submit("/login", {"email": user.email, "password": PASSWORD})
+    wrong = browser.submit("/login", {"email": user.email, "password": WRONG})
+    unlocked_wrong = browser.submit("/login", {"email": other.email, "password": WRONG})
+    assert right.status_code == wrong.status_code == unlocked_wrong.status_code == 400
+    assert without_token(page_text(right)) == without_token(page_text(wrong)) == without_token(
+        page_text(unlocked_wrong)).replace(other.email, user.email)
+    assert browser.get("/appointments/").status_code == 302
 
 
 # ---------------------------------------------------------------------------------------------

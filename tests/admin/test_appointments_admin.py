@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from app.admin import appointments as appointments_admin
-from app.admin.models import AuditEntry
+from app.audit.models import AuditEntry
 from app.extensions import db
 from app.scheduling.models import Appointment
 from tests.factories import appointment_form, make_appointment, make_user

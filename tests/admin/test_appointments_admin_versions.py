@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.admin.models import AuditEntry
+from app.audit.models import AuditEntry
 from app.extensions import db
 from app.scheduling.models import Appointment
 from tests.concurrent import meanwhile

@@ -12,14 +12,14 @@ from sqlalchemy import event, func, select
 
 from app import create_app
 from app.accounts.models import APPOINTMENTS_MANAGE, Role, User
-from app.admin import audit
-from app.admin.models import AuditEntry
 from app.admin.views import SchedModelView
+from app.audit import recording as audit
+from app.audit.models import AuditEntry
 from app.extensions import db
 from app.scheduling.models import Appointment
 from tests.accounts.test_accounts import link_in, register
 from tests.conftest import Browser
-from tests.factories import PASSWORD, make_appointment, make_user
+from tests.factories import PASSWORD, make_appointment, make_feed_token, make_user
 
 UTC = timezone.utc
 NINE = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
@@ -149,14 +149,14 @@ def test_delete_records_the_readable_values(as_staff, user):
 
 
 def test_user_changes_record_role_names_and_never_secrets(as_staff, user):
-    secrets_before = (user.password, user.fs_uniquifier, user.calendar_token)
+    secrets_before = (user.password, user.fs_uniquifier, make_feed_token(user))
     roles = [db.session.scalar(select(Role).filter_by(name=name)) for name in ("staff", "admin")]
     assert user.roles == []  # loaded, as Flask-Admin's edit form loads it before applying the form
     user.full_name = "Olive Owner-Smith"
     user.roles = roles
     user.password = "$argon2id$not-really-a-hash"
     user.fs_uniquifier = "new-uniquifier"
-    user.regenerate_calendar_token()
+    new_token = user.regenerate_calendar_token()
     user.tf_totp_secret = "totp secret"
     audit.record_change(user, created=False)
     db.session.commit()
@@ -167,10 +167,13 @@ def test_user_changes_record_role_names_and_never_secrets(as_staff, user):
         "full_name": ["Olive Owner", "Olive Owner-Smith"],
         "roles": [[], ["admin", "staff"]],
         "password": None,
-        "calendar_token": None,
+        "calendar_token_hash": None,
     }
     stored = json.dumps(entry.changes)
-    for secret in (*secrets_before, user.password, user.calendar_token, "new-uniquifier", "totp"):
+    for secret in (
+        *secrets_before, user.password, new_token, user.calendar_token_hash, "new-uniquifier",
+        "totp",
+    ):
         assert secret not in stored
 
 
@@ -197,7 +200,7 @@ def test_creating_a_user_notes_the_password_without_its_value(as_staff):
     assert entry.changes["roles"] == ["", ["staff"]]
     stored = json.dumps(entry.changes)
     assert "$argon2id$hash" not in stored and "u-1" not in stored
-    assert person.calendar_token not in stored
+    assert "calendar_token" not in stored  # a new account has no feed address
 
 
 def test_object_names_are_cut_to_the_column_length(as_staff, user):
@@ -378,6 +381,7 @@ def test_sign_up_and_confirmation_are_recorded(browser, outbox):
 
 
 def test_no_entry_ever_holds_a_secret(browser, user, outbox):
+    feed_token = make_feed_token(user)
     browser.submit("/login", {"email": user.email, "password": "wrong password!"})
     browser.login(user.email)
     new_password = {
@@ -401,7 +405,8 @@ def test_no_entry_ever_holds_a_secret(browser, user, outbox):
     text = repr([(e.actor_email, e.object_repr, json.dumps(e.changes), e.ip) for e in log])
     for secret in (
         PASSWORD, "wrong password!", "another long password", "a brand new password",
-        user.password, user.fs_uniquifier, user.calendar_token, reset_link.rsplit("/", 1)[1],
+        user.password, user.fs_uniquifier, feed_token, user.calendar_token_hash,
+        reset_link.rsplit("/", 1)[1],
     ):
         assert secret not in text
 

@@ -16,7 +16,7 @@ from app.extensions import db
 from app.scheduling.models import Appointment
 from tests.concurrent import meanwhile
 from tests.conftest import Browser
-from tests.factories import PASSWORD, make_appointment, make_user
+from tests.factories import PASSWORD, make_appointment, make_feed_token, make_user
 
 USERS = "/admin/users/"
 ROLES = "/admin/roles/"
@@ -187,7 +187,11 @@ def test_list_costs_the_same_queries_for_few_or_many_users(app, browser, admin):
 
 def test_secrets_never_appear_in_list_details_export_or_forms(browser, admin):
     user = make_user("olive@example.com", tf_totp_secret="TOTPSECRET", us_totp_secrets="USSECRETS")
-    secrets = [user.password, user.fs_uniquifier, user.calendar_token, "TOTPSECRET", "USSECRETS"]
+    feed_token = make_feed_token(user)
+    secrets = [
+        user.password, user.fs_uniquifier, feed_token, user.calendar_token_hash, "TOTPSECRET",
+        "USSECRETS",
+    ]
     pages = {
         "list": browser.get(USERS),
         "details": browser.get(f"{USERS}details/?id={user.id}"),
@@ -225,6 +229,18 @@ def test_export_is_a_csv_of_the_listed_columns(browser, admin):
     )
     assert (row["Active"], row["Appointments"], row["Time zone"]) == ("True", "1", "UTC")
     assert row["Confirmed"].endswith("+00:00") and row["Last login"] == ""
+
+
+@pytest.mark.parametrize("name", [
+    '=HYPERLINK("http://127.0.0.1:9/","Click")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)",
+    "\t=1+1",
+])
+def test_a_name_a_spreadsheet_would_run_is_exported_as_text(browser, admin, name):
+    make_user("formula@example.com", full_name=name)
+    response = browser.get(f"{USERS}export/csv/?search=formula", buffered=True)
+    [row] = csv.DictReader(io.StringIO(response.get_data(as_text=True)))
+    assert row["Name"] == f"'{name}"
+    assert row["E-mail address"] == "formula@example.com"
 
 
 def test_details_show_the_account_in_readable_terms(browser, admin):
@@ -308,7 +324,7 @@ def test_create_user_hashes_the_password_and_the_user_can_log_in_at_once(app, br
     assert user.active and user.confirmed_at is not None
     assert user.password.startswith("$argon2id$")
     assert NEW_PASSWORD not in user.password
-    assert user.fs_uniquifier and user.calendar_token
+    assert user.fs_uniquifier and user.calendar_token_hash is None  # a feed address when asked
     another_browser(app).login("nora@example.com", NEW_PASSWORD)
 
 

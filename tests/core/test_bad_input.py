@@ -31,7 +31,7 @@ from app.admin.translations import fingerprint
 from app.core import catalogs
 from app.extensions import db
 from tests.conftest import PROJECT_DIR, Browser, RequestIsolatingClient
-from tests.factories import appointment_form, make_appointment, make_user
+from tests.factories import appointment_form, make_appointment, make_feed_token, make_user
 from tests.snapshot import snapshot
 
 BIG = "99999999999999999999"  # past any integer column (PostgreSQL's bigint included)
@@ -59,8 +59,8 @@ class Case:
     token), {key} (a catalog entry), {edit} (a saved translation edit), {start_filter} (an
     admin list filter's URL key)... ``form`` is sent as a browser sends a form, with a valid
     CSRF token unless ``csrf`` is false, and ``files`` as uploads; ``json`` as a JSON body;
-    ``body`` as it is, with ``content_type``. ``field`` is the form field the message must sit
-    next to.
+    ``body`` as it is, with ``content_type``; ``headers`` as well. ``field`` is the form field
+    the message must sit next to.
     """
 
     name: str
@@ -76,6 +76,7 @@ class Case:
     field: str | None = None
     csrf: bool = True
     files: dict[str, tuple[bytes, str]] = default(default_factory=dict)
+    headers: dict[str, str] = default(default_factory=dict)
     allow: str | None = None  # a method the Allow header of a 405 must name
 
     def __str__(self) -> str:
@@ -134,6 +135,24 @@ CONTROL_IN_ADDRESS = "The address contains an invisible control character."
 NOT_ALLOWED = "This page cannot be used that way."
 NOT_A_CHOICE = "Not a valid choice."
 LOGIN_FAILED = "Authentication failed"
+NESTED_JSON = "The request body is nested too deeply to read."
+FILE_NAME_CONTROL = "The name of the file you sent contains an invisible control character."
+NO_SUCH_PAGE = "This list has no such page."
+INVALID_FILTER = "Invalid Filter Value"
+ADDRESS_TOO_LONG = "The address is longer than this site accepts."
+HEADERS_TOO_LARGE = "The request’s headers (its cookies, say) are larger than this site accepts."
+DEEP_JSON = b"[" * 4096  # past the recursion limit of Python's JSON parser
+DEEP_JSON_OBJECT = b'{"email": ' * 2048
+# Files a page would take, but for their names.
+ONE_EVENT_ICS = (
+    b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//test//EN\r\nBEGIN:VEVENT\r\n"
+    b"UID:1@example.com\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260115T100000Z\r\n"
+    b"DTEND:20260115T110000Z\r\nSUMMARY:Dentist\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+)
+FOOTER_CATALOG = (
+    'msgid ""\nmsgstr ""\n"Language: fr\\n"\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+    f'msgid "{FOOTER}"\nmsgstr "Des rendez-vous, simplement."\n'
+).encode()
 
 
 APPOINTMENTS = [
@@ -200,6 +219,8 @@ APPOINTMENTS = [
          json={"title": 5, "start": "2026-01-15T10:00"}),
     Case("create as JSON, a list", "POST", "/appointments/create/", 415, FORMS_ONLY,
          json=["Dentist"]),
+    Case("create with deeply nested JSON", "POST", "/appointments/create/", 415, FORMS_ONLY,
+         body=DEEP_JSON, content_type="application/json"),
     Case("create with malformed JSON", "POST", "/appointments/create/", 415, FORMS_ONLY,
          body=b'{"title": "Dentist",', content_type="application/json"),
     Case("create as plain text", "POST", "/appointments/create/", 415, FORMS_ONLY,
@@ -239,6 +260,9 @@ APPOINTMENTS = [
          allow="DELETE"),
     Case("delete with POST", "POST", "/appointments/{appointment}/delete/", 405, NOT_ALLOWED,
          form={}, allow="DELETE"),
+    Case("delete with a deeply nested JSON body", "DELETE",
+         "/appointments/{appointment}/delete/", 415, FORMS_ONLY, body=DEEP_JSON,
+         content_type="application/json"),
     Case("delete with a JSON body", "DELETE", "/appointments/{appointment}/delete/", 415,
          FORMS_ONLY, body=b"{", content_type="application/json"),
     # List.
@@ -314,6 +338,8 @@ ICALENDAR = [
          form={}, files={"file": (b"x" * (600 * 1024), "cal.ics")}, field="file"),
     Case("import over 1 MiB", "POST", "/calendar/import/", 413, TOO_LARGE,
          form={}, files={"file": (b"x" * (MIB + 1), "cal.ics")}),
+    Case("import file name with NUL", "POST", "/calendar/import/", 400, FILE_NAME_CONTROL,
+         form={}, files={"file": (ONE_EVENT_ICS, "cal\x00.ics")}),
     Case("import confirm tampered", "POST", "/calendar/import/confirm/", 400,
          "This preview could not be checked", form={"payload": "forged"}),
     Case("import confirm with NUL", "POST", "/calendar/import/confirm/", 400,
@@ -363,6 +389,16 @@ ACCOUNTS = [
          who="anonymous", form={"email": "nobody@example.com", "password": "p" * 100_000}),
     Case("login malformed JSON", "POST", "/login", 400, NOT_JSON, who="anonymous",
          body=b'{"email": ', content_type="application/json"),
+    Case("login deeply nested JSON", "POST", "/login", 400, NESTED_JSON, who="anonymous",
+         body=DEEP_JSON, content_type="application/json"),
+    Case("login deeply nested JSON object", "POST", "/login", 400, NESTED_JSON,
+         who="anonymous", body=DEEP_JSON_OBJECT, content_type="application/json"),
+    Case("register deeply nested JSON", "POST", "/register", 400, NESTED_JSON,
+         who="anonymous", body=DEEP_JSON, content_type="application/json"),
+    Case("reset deeply nested JSON", "POST", "/reset", 400, NESTED_JSON, who="anonymous",
+         body=DEEP_JSON, content_type="application/json"),
+    Case("change password deeply nested JSON", "POST", "/change", 400, NESTED_JSON,
+         body=DEEP_JSON_OBJECT, content_type="application/json"),
     Case("login JSON list", "POST", "/login", 400, NOT_AN_OBJECT,
          who="anonymous", json=[1, 2]),
     Case("login JSON numbers", "POST", "/login", 400, LOGIN_FAILED,
@@ -498,6 +534,33 @@ ADMIN = [
     Case("admin filter owner address with NUL", "GET",
          "/admin/appointments/?flt0_{owner_filter}=a%00b", 400, CONTROL_IN_ADDRESS,
          who="staff"),
+    Case("admin filter month 13", "GET",
+         "/admin/appointments/?flt0_{start_filter}=2025-13-01+to+2025-13-02", 400,
+         INVALID_FILTER, who="staff"),
+    Case("admin filter year 9999", "GET",
+         "/admin/appointments/?flt0_{start_filter}=9999-12-31+to+9999-12-31", 400,
+         INVALID_FILTER, who="staff"),
+    Case("admin audit filter month 13", "GET",
+         "/admin/audit/?flt0_created=2025-13-01+to+2025-13-02", 400, INVALID_FILTER,
+         who="staff"),
+    Case("admin audit filter year 1800", "GET",
+         "/admin/audit/?flt0_created=1800-01-01+to+1800-01-02", 400, INVALID_FILTER,
+         who="staff"),
+    Case("admin audit filter year 9999", "GET",  # the day after: an overflow
+         "/admin/audit/?flt0_created=9999-12-31+to+9999-12-31", 400, INVALID_FILTER,
+         who="staff"),
+    Case("admin audit filter year 1", "GET",
+         "/admin/audit/?flt0_created=0001-01-01+to+0001-01-01", 400, INVALID_FILTER,
+         who="staff"),
+    Case("admin audit filter garbage", "GET", "/admin/audit/?flt0_created=garbage", 400,
+         "Invalid Filter Value: garbage", who="staff"),
+    Case("admin audit filter action not offered", "GET", "/admin/audit/?flt0_action=garbage",
+         400, "Invalid Filter Value: garbage", who="staff"),
+    Case("admin audit filter object type not offered", "GET",
+         "/admin/audit/?flt0_object_type=garbage", 400, "Invalid Filter Value: garbage",
+         who="staff"),
+    Case("admin user filter role not offered", "GET", "/admin/users/?flt0_{role_filter}=garbage",
+         400, "Invalid Filter Value: garbage", who="admin"),
     Case("admin audit filter 30 February", "GET",
          "/admin/audit/?flt0_created=2025-02-30+to+2025-02-30", 400, "Invalid Filter Value",
          who="staff"),
@@ -507,14 +570,33 @@ ADMIN = [
          CONTROL_IN_ADDRESS, who="staff"),
     Case("admin user search with NUL", "GET", "/admin/users/?search=%00", 400,
          CONTROL_IN_ADDRESS, who="admin"),
-    Case("admin user list page huge", "GET", f"/admin/users/?page={BIG}", 404, NOT_FOUND,
+    # A page number: counted from 0, up to where the database's OFFSET goes (no nearest page).
+    Case("admin user list page huge", "GET", f"/admin/users/?page={BIG}", 400, NO_SUCH_PAGE,
          who="admin"),
-    Case("admin user list page negative", "GET", "/admin/users/?page=-3", 404, NOT_FOUND,
+    Case("admin user list page past the offsets", "GET", "/admin/users/?page=99999999999999999",
+         400, NO_SUCH_PAGE, who="admin"),
+    Case("admin user list page negative", "GET", "/admin/users/?page=-3", 400, NO_SUCH_PAGE,
          who="admin"),
-    Case("admin audit list page huge", "GET", f"/admin/audit/?page={BIG}", 404, NOT_FOUND,
+    Case("admin audit list page huge", "GET", "/admin/audit/?page=99999999999999999", 400,
+         NO_SUCH_PAGE, who="staff"),
+    Case("admin audit list page negative", "GET", "/admin/audit/?page=-3", 400, NO_SUCH_PAGE,
          who="staff"),
-    Case("admin appointment list page negative", "GET", "/admin/appointments/?page=-1", 404,
-         NOT_FOUND, who="staff"),
+    Case("admin role list page huge", "GET", "/admin/roles/?page=99999999999999999", 400,
+         NO_SUCH_PAGE, who="admin"),
+    Case("admin role list page negative", "GET", "/admin/roles/?page=-3", 400, NO_SUCH_PAGE,
+         who="admin"),
+    Case("admin role list page not a number", "GET", "/admin/roles/?page=two", 400,
+         NO_SUCH_PAGE, who="admin"),
+    Case("admin appointment list page negative", "GET", "/admin/appointments/?page=-3", 400,
+         NO_SUCH_PAGE, who="staff"),
+    Case("admin appointment list page huge", "GET",
+         "/admin/appointments/?page=99999999999999999", 400, NO_SUCH_PAGE, who="staff"),
+    Case("admin appointment list page past the offsets with the largest page size", "GET",
+         "/admin/appointments/?page=21474837&page_size=100", 400, NO_SUCH_PAGE, who="staff"),
+    Case("admin export page negative", "GET", "/admin/appointments/export/csv/?page=-3", 400,
+         NO_SUCH_PAGE, who="staff"),
+    Case("admin create deeply nested JSON", "POST", "/admin/appointments/new/", 415, FORMS_ONLY,
+         who="staff", body=DEEP_JSON, content_type="application/json"),
     Case("admin owner lookup with NUL", "GET",
          "/admin/appointments/ajax/lookup/?name=owner&query=%00", 400, CONTROL_IN_ADDRESS,
          who="staff"),
@@ -563,6 +645,9 @@ TRANSLATIONS = [
     Case("console upload over the file limit", "POST", "/admin/translations/fr/upload", 400,
          "The file is larger than 512 KiB.", who="translator", form={},
          files={"po_file": (b"#" * (600 * 1024), "fr.po")}),
+    Case("console upload file name with NUL", "POST", "/admin/translations/fr/upload", 400,
+         FILE_NAME_CONTROL, who="translator", form={},
+         files={"po_file": (FOOTER_CATALOG, "fr\x00.po")}),
     Case("console upload over 1 MiB", "POST", "/admin/translations/fr/upload", 413,
          TOO_LARGE, who="translator", form={}, files={"po_file": (b"#" * (MIB + 1), "fr.po")}),
     Case("console download unknown language", "GET", "/admin/translations/zz/download", 404,
@@ -576,6 +661,16 @@ GENERAL = [
          csrf=False, allow="GET"),
     Case("unknown page", "GET", "/no-such-page", 404, NOT_FOUND, who="anonymous"),
     Case("path with NUL", "GET", "/appointments%00/", 404, NOT_FOUND),
+    # What uWSGI hands over whole (uwsgi.ini's buffer-size; tests/core/test_serving.py sends
+    # these to it): longer than nginx takes in front.
+    Case("query string of 40 000 bytes", "GET", "/login?q=" + "a" * 40_000, 414,
+         ADDRESS_TOO_LONG, who="anonymous"),
+    Case("path of 9 000 bytes", "GET", "/calendar/feed/" + "t" * 9000, 414, ADDRESS_TOO_LONG,
+         who="anonymous"),
+    Case("header of 40 000 bytes", "GET", "/login", 431, HEADERS_TOO_LARGE, who="anonymous",
+         headers={"X-Padding": "a" * 40_000}),
+    Case("form to an address of 40 000 bytes", "POST", "/appointments/create/?q=" + "a" * 40_000,
+         414, ADDRESS_TOO_LONG, form=appointment_form()),
 ]
 
 CASES = APPOINTMENTS + CALENDAR + ICALENDAR + ACCOUNTS + ADMIN + TRANSLATIONS + GENERAL
@@ -587,7 +682,7 @@ HARMLESS = [
     ("staff", "/admin/appointments/ajax/lookup/?name=owner&query=o&offset=-5"),
     ("staff", f"/admin/appointments/?page_size={BIG}"),
     ("staff", f"/admin/appointments/?sort={BIG}&desc=x"),
-    ("staff", f"/admin/appointments/?page={BIG}"),
+    ("staff", "/admin/appointments/?page=400"),  # past its fixed depth: its last page
     ("admin", f"/admin/users/?sort={BIG}"),
     ("translator", f"/admin/translations/fr/?page={BIG}"),
 ]
@@ -653,7 +748,7 @@ class Site:
         return self.owner.id
 
     def _token(self):
-        return self.owner.calendar_token
+        return make_feed_token(self.owner)
 
     def _message(self, msgid: str):
         return catalogs.read_catalog(catalogs.po_path("fr", self.translations), "fr").get(msgid)
@@ -679,10 +774,10 @@ class Site:
         db.session.commit()
         return edit.id
 
-    def _filter_arg(self, label: str) -> str:
-        """The key Flask-Admin's list of appointments gives a filter in its URLs."""
+    def _filter_arg(self, label: str, endpoint: str = "appointments_admin") -> str:
+        """The key Flask-Admin's list (of appointments) gives a filter in its URLs."""
         views = self.app.extensions["admin"][0]._views
-        appointments = next(view for view in views if view.endpoint == "appointments_admin")
+        appointments = next(view for view in views if view.endpoint == endpoint)
         return next(
             key for key, (_index, flt) in appointments._filter_args.items()
             if str(flt.name) == label
@@ -696,6 +791,9 @@ class Site:
 
     def _owner_filter(self):
         return self._filter_arg("Owner e-mail")
+
+    def _role_filter(self):
+        return self._filter_arg("Role", endpoint="users")
 
 
 @pytest.fixture(scope="module")
@@ -720,7 +818,7 @@ def site(module_database_url, tmp_path_factory):
 def send(site: Site, case: Case):
     """Send the case's request as its visitor, with a CSRF token where a browser has one."""
     browser = site.browser(case.who)
-    headers = {}
+    headers = dict(case.headers)
     kwargs: dict[str, Any] = {}
     token = None
     if case.csrf and case.method != "GET":

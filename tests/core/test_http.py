@@ -54,8 +54,36 @@ def production(monkeypatch, database_url):
     return build
 
 
-def test_production_sends_hsts_over_https_and_trusts_one_proxy(production):
+def test_production_sends_hsts_over_https_and_trusts_no_forwarded_header(production):
+    """Behind nginx the uwsgi protocol tells the scheme and address (the test client: base_url,
+    REMOTE_ADDR); a client's X-Forwarded-* headers count for nothing."""
     app = production(TRUSTED_HOSTS=["sched.example.org"])
+    seen = {}
+
+    @app.get("/_whoami")
+    def whoami():
+        from flask import request
+
+        seen["addr"], seen["scheme"] = request.remote_addr, request.scheme
+        seen["forwarded_for"] = request.headers.get("X-Forwarded-For")
+        return ""
+
+    client = app.test_client()
+    response = client.get("/login", base_url="https://sched.example.org")
+    assert response.status_code == 200
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    cookie = response.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie
+
+    forged = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7",
+              "X-Forwarded-Host": "evil.example", "Host": "sched.example.org"}
+    assert "Strict-Transport-Security" not in client.get("/login", headers=forged).headers
+    client.get("/_whoami", headers=forged, environ_base={"REMOTE_ADDR": "192.0.2.1"})
+    assert seen == {"addr": "192.0.2.1", "scheme": "http", "forwarded_for": None}
+
+
+def test_an_http_proxy_configured_in_front_is_trusted_for_one_hop(production):
+    app = production(TRUSTED_HOSTS=["sched.example.org"], TRUSTED_PROXIES=1)
     seen = {}
 
     @app.get("/_whoami")
@@ -66,17 +94,17 @@ def test_production_sends_hsts_over_https_and_trusts_one_proxy(production):
         return ""
 
     client = app.test_client()
-    behind_nginx = {
+    behind_the_proxy = {
         "X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7", "Host": "sched.example.org",
     }
-    response = client.get("/login", headers=behind_nginx)
+    response = client.get("/login", headers=behind_the_proxy)
     assert response.status_code == 200
     assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
-    assert "Secure" in response.headers["Set-Cookie"] and "HttpOnly" in response.headers["Set-Cookie"]
 
-    # A client that forges its own X-Forwarded-For: nginx appends the real address last,
+    # A client that forges its own X-Forwarded-For: the proxy appends the real address last,
     # and only that last hop is believed.
-    client.get("/_whoami", headers={**behind_nginx, "X-Forwarded-For": "10.0.0.1, 203.0.113.7"})
+    client.get("/_whoami", headers={**behind_the_proxy,
+                                    "X-Forwarded-For": "10.0.0.1, 203.0.113.7"})
     assert seen["addr"] == "203.0.113.7"
 
 
@@ -122,11 +150,30 @@ def test_check_deploy_passes_a_safe_production_setup(production):
     ({"WTF_CSRF_ENABLED": False}, "CSRF protection is off"),
     ({"SECURITY_HEADERS": False}, "Security headers are off"),
     ({"HSTS_SECONDS": 0}, "HSTS is off"),
+    # Forwarded headers believed where clients reach uWSGI directly (issue 21).
+    ({"TRUSTED_PROXIES": 1, "UWSGI_SOCKET": None, "UWSGI_HTTP_SOCKET": "0.0.0.0:5000"},
+     "SCHED_TRUSTED_PROXIES is 1 while uWSGI's HTTP socket (0.0.0.0:5000) is open"),
+    ({"TRUSTED_PROXIES": 2, "UWSGI_SOCKET": None, "UWSGI_HTTP_SOCKET": ":80"},
+     "forges X-Forwarded-For"),
+    ({"UWSGI_SOCKET": "0.0.0.0:3031"}, "SCHED_SOCKET (0.0.0.0:3031) listens on the network"),
 ])
 def test_check_deploy_names_each_unsafe_setting_and_fails(production, settings, complaint):
     result = check_deploy(production(**{"TRUSTED_HOSTS": ["sched.example.org"], **settings}))
     assert result.exit_code == 1
     assert complaint in result.output
+
+
+@pytest.mark.parametrize("settings", [
+    {"UWSGI_SOCKET": "/run/sched/uwsgi.sock"},  # nginx, as deploy/ has it
+    {"UWSGI_SOCKET": "/run/sched/uwsgi.sock", "TRUSTED_PROXIES": 1},  # nginx replaces them
+    {"UWSGI_SOCKET": "127.0.0.1:3031"},
+    {"UWSGI_SOCKET": None, "UWSGI_HTTP_SOCKET": "0.0.0.0:5000"},  # no header believed
+    {"UWSGI_SOCKET": None, "UWSGI_HTTP_SOCKET": "127.0.0.1:5000", "TRUSTED_PROXIES": 1},
+    {"UWSGI_SOCKET": None, "UWSGI_HTTP_SOCKET": "[::1]:5000", "TRUSTED_PROXIES": 1},
+])
+def test_check_deploy_accepts_forwarding_that_clients_cannot_reach(production, settings):
+    result = check_deploy(production(TRUSTED_HOSTS=["sched.example.org"], **settings))
+    assert result.exit_code == 0, result.output
 
 
 def test_the_development_and_test_settings_are_not_fit_for_production(app):

@@ -24,7 +24,7 @@ import pytest
 from babel.messages.pofile import read_po
 from flask_babel import force_locale, gettext
 
-from app.admin import audit
+from app.audit import recording as audit
 from app.extensions import db
 from tests.conftest import Browser
 from tests.factories import make_appointment, make_user
@@ -237,6 +237,8 @@ def user_pages(app, owner, meeting):
         "/calendar/import/", {"file": (BytesIO(ICS_FILE), "lessons.ics")}
     ), 200
     yield "profile", user.get("/account/"), 200
+    yield "new feed address", user.submit("/account/calendar-token", {}, form_url="/account/"), 200
+    yield "profile with a feed address", user.get("/account/"), 200
     yield "change password", user.get("/change"), 200
 
 

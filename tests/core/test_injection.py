@@ -15,8 +15,8 @@ from urllib.parse import quote
 
 import pytest
 
-from app.admin import audit
-from app.admin.models import AuditEntry
+from app.audit import recording as audit
+from app.audit.models import AuditEntry
 from app.core import catalogs
 from app.core.gettext import lazy_gettext
 from app.extensions import db

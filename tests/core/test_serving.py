@@ -22,16 +22,16 @@ import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
+from werkzeug.http import parse_dict_header
 
 from app.accounts.models import UserSession
 from app.extensions import db
-from tests.factories import make_user
+from tests.factories import make_feed_token, make_user
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 UWSGI = Path(sys.executable).with_name("uwsgi")
@@ -169,8 +169,12 @@ def test_uwsgi_serves_pages_and_static_files(uwsgi_server):
 
     status, headers, css = fetch(f"{uwsgi_server}/static/vendor/bootstrap/bootstrap.min.css")
     assert status == 200 and "Bootstrap" in css[:200]
-    expires = parsedate_to_datetime(headers["Expires"])
-    assert expires > datetime.now(timezone.utc) + timedelta(hours=23)
+    cache = parse_dict_header(headers["Cache-Control"])
+    assert int(cache["max-age"]) >= 86400
+    # The same security headers as pages: the app serves the file, not uWSGI's static-map.
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'self'" in headers["Content-Security-Policy"]
+    assert headers["X-Frame-Options"] == "DENY" and headers["Referrer-Policy"] == "same-origin"
 
     status, _, html = fetch(f"{uwsgi_server}/appointments/999/")
     assert status == 200 and "Log in" in html  # sent to the login page first
@@ -255,7 +259,7 @@ def test_the_daily_cron_command_deletes_expired_sessions(uwsgi_process, app, dat
 def test_the_request_log_masks_the_tokens_in_addresses(uwsgi_server, app, tmp_path):
     """Feed tokens and reset or confirmation tokens open things: none may reach the log."""
     log = tmp_path / "uwsgi.log"
-    token = make_user("feed@example.com").calendar_token
+    token = make_feed_token(make_user("feed@example.com"))
     reset_token = "reset-token-" + "x" * 40
     assert fetch(f"{uwsgi_server}/calendar/feed/{token}.ics")[0] == 200
     assert fetch(f"{uwsgi_server}/reset/{reset_token}")[0] == 200  # after its redirect
@@ -274,8 +278,80 @@ def test_the_request_log_masks_the_tokens_in_addresses(uwsgi_server, app, tmp_pa
     # uWSGI takes at most 255 bytes from the app: a longer address is cut, and says so.
     cut = "/calendar/feed/***.ics?x=".ljust(255 - len("..."), "y") + "..."
     assert f"] GET {cut} => 200" in text
-    # Served by uWSGI itself, the static file's line shows "-" (it had nothing to hide).
-    assert re.search(r"\] GET - => 200, \d+ bytes", text)
+    assert re.search(r"\] GET /static/css/app.css => 200, \d+ bytes", text)
+
+
+def test_the_request_log_masks_tokens_in_addresses_no_route_takes(uwsgi_server, tmp_path):
+    """A token after a secret route's start is masked even when the address matches no route,
+    and in a return address that is absolute or nested (issue 21)."""
+    log = tmp_path / "uwsgi.log"
+    token = "pen-test-token-" + "z" * 40
+    requests = {
+        f"/calendar/feed/{token}": ("/calendar/feed/***", 404),
+        f"/calendar/feed/{token}.ics/extra": ("/calendar/feed/***.ics/extra", 404),
+        f"/reset/{token}/x": ("/reset/***/x", 404),
+        f"/login?next=http://127.0.0.1:5000/reset/{token}": (
+            "/login?next=http://127.0.0.1:5000/reset/***", 200
+        ),
+        f"/login?next=/login?next=/reset/{token}": ("/login?next=/login?next=/reset/***", 200),
+        # Sent on to the login page, which keeps the address once more nested.
+        f"/appointments/?next=/login?next=/reset/{token}": (
+            "/appointments/?next=/login?next=/reset/***", 302
+        ),
+    }
+    for address, (_logged, status) in requests.items():
+        assert fetch(f"{uwsgi_server}{address}")[0] == (200 if status == 302 else status)
+    probe = f"/login?probe={time.monotonic_ns()}"
+    assert fetch(f"{uwsgi_server}{probe}")[0] == 200
+    text = wait_until(lambda: probe in log.read_text() and log.read_text(), 10, log.read_text)
+
+    assert token not in text
+    for logged, status in requests.values():
+        assert f"] GET {logged} => {status}" in text
+    assert "] GET /login?next=/appointments/?next=/login?next=/reset/*** => 200" in text
+
+
+def send_raw(port: int, request: bytes) -> tuple[bytes, float]:
+    """Send ``request`` as it is; return what came back (nothing if the connection was closed
+    or reset unanswered) and how long it took."""
+    started = time.monotonic()
+    response = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        try:
+            conn.sendall(request)
+            while chunk := conn.recv(65536):
+                response += chunk
+        except ConnectionResetError:  # closed with the request still unread
+            pass
+    return response, time.monotonic() - started
+
+
+def test_oversized_requests_get_a_clear_answer_at_once(uwsgi_server, tmp_path):
+    """An address or headers past the app's limits get 414 or 431 (uwsgi.ini's buffer-size
+    hands them over whole); a request past uWSGI's buffer gets its connection closed. Never a
+    5xx, never a wait (issue 21: 40 KB got no answer with a 32 KB buffer)."""
+    port, log = urlsplit(uwsgi_server).port, tmp_path / "uwsgi.log"
+    end = b" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    long_query = b"GET /login?q=" + b"a" * 40_000 + end
+    long_path = b"GET /calendar/feed/" + b"t" * 20_000 + end
+    long_header = b"GET /login HTTP/1.1\r\nHost: localhost\r\nX-Padding: " + b"a" * 40_000 + (
+        b"\r\nConnection: close\r\n\r\n"
+    )
+    past_the_buffer = long_header.replace(b"a" * 40_000, b"a" * 70_000)
+
+    for request, status, message in [
+        (long_query, b"414", b"The address is longer than this site accepts."),
+        (long_path, b"414", b"The address is longer than this site accepts."),
+        (long_header, b"431", b"(its cookies, say) are larger than this site accepts."),
+    ]:
+        response, seconds = send_raw(port, request)
+        assert response.startswith(b"HTTP/1.1 " + status + b" "), response[:300]
+        assert message in response and seconds < 5
+    response, seconds = send_raw(port, past_the_buffer)
+    assert response == b"" and seconds < 5
+    assert "invalid HTTP request size (max 65535)" in log.read_text()
+    assert fetch(f"{uwsgi_server}/login")[0] == 200  # and the workers serve on
+    assert not re.search(r"=> 5\d\d,", log.read_text())
 
 
 def test_the_stats_socket_answers_json_with_the_workers(uwsgi_server, tmp_path):
@@ -484,3 +560,32 @@ def test_sched_socket_serves_the_uwsgi_protocol_for_nginx(database_url, tmp_path
         assert response.startswith(b"HTTP/1.1 200 OK\r\n") and b"\r\nExpires: " in response
     finally:
         stop_uwsgi(process, tmp_path)
+
+
+def test_in_development_what_the_app_writes_is_its_owners_alone(app, database_url, tmp_path):
+    """`make run`'s instance folder holds the database and the mails with their reset links."""
+    from config import write_dev_secrets
+    from tests.accounts.test_abuse import post_reset_request
+
+    instance = tmp_path / "instance"
+    secrets_file = write_dev_secrets(instance)
+    assert stat.S_IMODE(instance.stat().st_mode) == 0o700
+    assert stat.S_IMODE(secrets_file.stat().st_mode) == 0o600
+    make_user("dev@example.com")
+    port = free_port()
+    process = start_uwsgi({
+        **serving_env(tmp_path),
+        "SCHED_CONFIG": "development",
+        "SCHED_INSTANCE_PATH": str(instance),
+        "SCHED_HTTP": f"127.0.0.1:{port}",
+        "DATABASE_URL": database_url,
+        "SCHED_REMINDERS": "off",
+    }, tmp_path)
+    try:
+        assert post_reset_request(port, "dev@example.com") == 200
+        mails = wait_until(lambda: list((instance / "mail").glob("*")), 10,
+                           lambda: "the development mail was not written")
+    finally:
+        stop_uwsgi(process, tmp_path)
+    for path in [instance / "mail", *mails]:
+        assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, (path, oct(path.stat().st_mode))

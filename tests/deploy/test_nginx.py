@@ -31,7 +31,7 @@ import pytest
 
 from tests.core import test_serving as serving
 from tests.core.test_serving import serving_env
-from tests.factories import make_user
+from tests.factories import make_feed_token, make_user
 from tests.redis_server import redis_server
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -225,14 +225,20 @@ class Site:
 
     def request(
         self, method: str, path: str, *, https: bool = True, headers: dict | None = None,
-        body: bytes | None = None,
+        body: bytes | None = None, source: str | None = None,
     ) -> Answer:
+        """Send a request from the address ``source`` (a loopback address other than nginx's
+        own 127.0.0.1, say), or from 127.0.0.1."""
+        source_address = (source, 0) if source else None
         if https:
             connection = http.client.HTTPSConnection(
-                "127.0.0.1", self.https_port, context=self.tls, timeout=10
+                "127.0.0.1", self.https_port, context=self.tls, timeout=10,
+                source_address=source_address,
             )
         else:
-            connection = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=10)
+            connection = http.client.HTTPConnection(
+                "127.0.0.1", self.http_port, timeout=10, source_address=source_address
+            )
         try:
             connection.request(method, path, body=body, headers={"Host": HOST, **(headers or {})})
             response = connection.getresponse()
@@ -309,14 +315,21 @@ def test_static_files_come_from_disk_with_cache_headers(site):
     assert_security_headers(answer)
     assert answer.header("Content-Security-Policy").startswith("default-src 'none'")
 
+    # As pages link it: with its content's hash, kept a year.
+    page = site.get("/login").body
+    versioned = re.search(r'href="(/static/css/app\.css\?v=[0-9a-f]+)"', page).group(1)
+    answer = site.get(versioned)
+    assert answer.status == 200 and answer.header("Cache-Control") == "max-age=31536000"
+    assert_security_headers(answer)
+
     assert site.get("/static/css/no-such-file.css").status == 404
-    assert "/static/" not in site.uwsgi_requests()  # nginx answered both on its own
+    assert "/static/" not in site.uwsgi_requests()  # nginx answered them all on its own
 
 
 def test_neither_log_keeps_the_tokens_in_addresses(site, app):
     """A feed's token opens the feed, a reset link's token the account: nginx's access log and
     uWSGI's request log mask them, and nginx leaves out the Referer, which may carry them."""
-    token = make_user("feed@example.com").calendar_token
+    token = make_feed_token(make_user("feed@example.com"))
     reset_token = "reset-" + secrets.token_urlsafe(24) + ".more"
     assert site.get(f"/calendar/feed/{token}.ics").status == 200
     assert site.get(f"/calendar/feed/{token}.ics", https=False).status == 301
@@ -349,7 +362,7 @@ def test_plain_http_moves_to_https(site):
 
 
 def test_the_client_cannot_forge_the_forwarded_headers(site):
-    # The app trusts one proxy's X-Forwarded-Host; nginx's replaces the client's, so this passes
+    # nginx replaces the client's X-Forwarded-Host (and the app believes none), so this passes
     # the app's SCHED_ALLOWED_HOSTS check...
     answer = site.get("/login", headers={"X-Forwarded-Host": "evil.example"})
     assert answer.status == 200
@@ -389,3 +402,44 @@ def test_login_limits_hold_across_workers_and_forged_addresses(database_url, tmp
         assert statuses == [400] * 10 + [429]  # refused logins, then the limit
         assert int(answer.header("Retry-After")) >= 1
         assert "Too many attempts from your address" in answer.body
+
+
+def test_the_app_gets_the_clients_address_and_https_from_nginx(site, app):
+    """The real client's address and scheme reach the app through the uwsgi protocol, whatever
+    forwarded headers the client adds: a client on 127.0.0.2 (nginx itself is 127.0.0.1)."""
+    from sqlalchemy import select
+
+    from app.audit.models import AuditEntry
+    from app.extensions import db
+
+    user = make_user("owner@example.com")
+    client = "127.0.0.2"
+    forged = {
+        "X-Forwarded-For": "198.51.100.7", "X-Real-IP": "198.51.100.7",
+        "Forwarded": "for=198.51.100.7;proto=http;host=evil.example",
+        "X-Forwarded-Proto": "http", "X-Forwarded-Ssl": "off",
+        "X-Forwarded-Host": "evil.example", "X-Forwarded-Port": "80",
+    }
+    form = site.get("/login", source=client)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form.body).group(1)
+    answer = site.request("POST", "/login", source=client, headers={
+        **forged, "Content-Type": "application/x-www-form-urlencoded",
+        "Cookie": form.headers["Set-Cookie"].split(";", 1)[0],
+        "Referer": f"https://{HOST}:{site.https_port}/login",  # Flask-WTF, over HTTPS
+    }, body=urlencode({"csrf_token": token, "email": user.email,
+                       "password": "not the password"}).encode())
+    assert answer.status == 400 and "Authentication failed" in answer.body
+    db.session.rollback()  # see what uWSGI committed
+    assert db.session.scalars(
+        select(AuditEntry.ip).where(AuditEntry.action == "login_failed")
+    ).all() == [client]
+
+    # Werkzeug's slash redirect is an absolute address: HTTPS, the site's host and port.
+    answer = site.get("/appointments", source=client, headers=forged)
+    assert answer.status == 308
+    assert answer.header("Location") == f"https://{HOST}:{site.https_port}/appointments/"
+    # The app's own HSTS header, not nginx's fallback for answers without one: they differ in
+    # nothing but the app's Content-Security-Policy beside it.
+    answer = site.get("/login", source=client, headers=forged)
+    assert "script-src 'self'" in answer.header("Content-Security-Policy")
+    assert answer.header("Strict-Transport-Security").startswith("max-age=31536000")

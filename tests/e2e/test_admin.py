@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from app.accounts.models import User
-from app.admin.models import AuditEntry
+from app.audit.models import AuditEntry
 from app.extensions import db
 from app.scheduling.models import Appointment
 from tests.e2e.test_user_journey import log_in as submit_login

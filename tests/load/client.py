@@ -14,8 +14,9 @@ Every request's kind, status (or the error when no answer came), latency and sta
 what was submitted: every acknowledged create exactly once, as submitted or as one of its
 edits; a create whose answer never came (or was a 503) at most once; nothing else.
 
-Only the standard library: http.client, one connection per request (uWSGI's http-socket closes
-it after each answer anyway).
+Only the standard library: http.client, each client keeping its connection open from request to
+request as HTTP/1.1 clients do, and opening a new one when the server says it closes it (uWSGI's
+http-socket does, after each answer).
 """
 
 from __future__ import annotations
@@ -189,6 +190,7 @@ class Client:
     def __init__(self, run: Load, number: int, user: User):
         self.run, self.number, self.user = run, number, user
         self.cookies: dict[str, str] = {}
+        self.connection: http.client.HTTPConnection | None = None
         # Each client comes from an address of its own, through the proxy uWSGI trusts.
         self.address = f"10.{number // 250}.{number % 250}.{1 + number % 200}"
         self.random = random.Random(f"{run.tag}-{number}")
@@ -211,7 +213,6 @@ class Client:
             "User-Agent": f"sched-load/{self.number}",
             "X-Forwarded-For": self.address,
             "X-Forwarded-Proto": "https",  # as nginx tells it: the cookies are Secure
-            "Connection": "close",
         }
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -222,19 +223,23 @@ class Client:
             # The form's own page, as a browser tells it: on HTTPS the CSRF check wants it.
             headers["Referer"] = f"https://{self.run.netloc}{path}"
         started = time.monotonic()
-        connection = http.client.HTTPConnection(
-            self.run.host, self.run.port, timeout=REQUEST_TIMEOUT
-        )
+        # One connection kept open from request to request, as HTTP/1.1 clients keep it
+        # (requests, httpx, browsers), until the server says it closes it.
+        if self.connection is None:
+            self.connection = http.client.HTTPConnection(
+                self.run.host, self.run.port, timeout=REQUEST_TIMEOUT
+            )
         try:
-            connection.request(method, path, body=body, headers=headers)
-            response = connection.getresponse()
+            self.connection.request(method, path, body=body, headers=headers)
+            response = self.connection.getresponse()
             content = response.read().decode("utf-8", "replace")
             status, response_headers = response.status, response.headers
         except (OSError, http.client.HTTPException) as error:
+            self.close_connection()
             self.record(kind, method, started, None, error=type(error).__name__)
             raise NoAnswer(type(error).__name__) from error
-        finally:
-            connection.close()
+        if response.will_close:
+            self.close_connection()
         for header in response_headers.get_all("Set-Cookie") or []:
             self.keep_cookie(header)
         unavailable = (
@@ -242,6 +247,11 @@ class Client:
         )
         self.record(kind, method, started, status, unavailable_page=unavailable)
         return Page(status, dict(response_headers), content)
+
+    def close_connection(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
 
     def record(self, kind, method, started, status, **details) -> None:
         now = time.monotonic()
@@ -348,6 +358,12 @@ class Client:
             submission.result = "refused"
 
     def run_until(self, logged_in: threading.Barrier, deadline: list[float]) -> None:
+        try:
+            self._run_until(logged_in, deadline)
+        finally:
+            self.close_connection()
+
+    def _run_until(self, logged_in: threading.Barrier, deadline: list[float]) -> None:
         try:
             self.log_in()
         except Exception as error:  # noqa: BLE001 (reported, and the run is failed)

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import random
 import re
+import secrets
 import time
 from datetime import date, datetime, timedelta, timezone
 from io import BytesIO
 from zoneinfo import ZoneInfo
 
 import pytest
+import vobject
 from icalendar import Calendar
 from itsdangerous import TimestampSigner
-from sqlalchemy import func, select
+from sqlalchemy import event, func, insert, select, text
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
+from app.accounts.models import calendar_token_digest
 from app.extensions import db
+from app.scheduling.feed import FEED_DAYS_AFTER, FEED_DAYS_BEFORE, FEED_MAX_EVENTS
 from app.scheduling.ical import (
     NO_EVENTS,
     NOT_ICALENDAR,
@@ -29,7 +33,7 @@ from app.scheduling.forms import IMPORT_MAX_BYTES, sign_import
 from app.scheduling.models import Appointment
 from app.scheduling.views.ical import slugify
 from tests.conftest import csrf_token_from
-from tests.factories import make_appointment, make_user
+from tests.factories import make_appointment, make_feed_token, make_user
 
 UTC = timezone.utc
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -254,62 +258,291 @@ def test_all_day_appointments_survive_export_then_import_unchanged(logged_in, us
 # The subscription feed and its token
 # ----------------------------------------------------------------------------------------------
 
+NOON = datetime(2030, 6, 15, 12, tzinfo=UTC)  # the feed tests' "now", unless they say
+MIDNIGHT = NOON.replace(hour=0)
+WINDOW_START = MIDNIGHT - timedelta(days=FEED_DAYS_BEFORE)
+WINDOW_END = MIDNIGHT + timedelta(days=FEED_DAYS_AFTER)
 
-def test_feed_serves_all_my_appointments_without_a_login(client, user):
-    make_appointment(user, title="Long ago", start=datetime(2001, 1, 1, 9, tzinfo=UTC))
-    make_appointment(user, title="Soon")
-    make_appointment(make_user(), title="Someone else's")
-    response = client.get(f"/calendar/feed/{user.calendar_token}.ics")
+
+@pytest.fixture
+def now(monkeypatch):
+    """Fix the clock the feed reads; ``now.set(datetime)`` moves it."""
+
+    class Clock:
+        value = NOON
+
+        def set(self, value: datetime) -> None:
+            self.value = value
+
+    clock = Clock()
+    monkeypatch.setattr("app.scheduling.views.ical.now_utc", lambda: clock.value)
+    return clock
+
+
+@pytest.fixture
+def token(user) -> str:
+    return make_feed_token(user)
+
+
+def feed_url(token: str) -> str:
+    return f"/calendar/feed/{token}.ics"
+
+
+def summaries(response) -> list[str]:
+    return [str(event.summary) for event in parse_response(response).events]
+
+
+class CountQueries:
+    def __enter__(self):
+        self.statements = []
+        event.listen(db.engine, "before_cursor_execute", self.record)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(db.engine, "before_cursor_execute", self.record)
+
+    def record(self, conn, cursor, statement, *args):
+        self.statements.append(statement)
+
+
+def add_appointments(owner, starts: list[datetime], title: str = "Bulk {n}") -> None:
+    """Insert hour-long appointments at ``starts`` in one statement."""
+    db.session.execute(insert(Appointment), [
+        {"owner_id": owner.id, "title": title.format(n=n), "start": start,
+         "end": start + timedelta(hours=1), "all_day": False, "location": "", "description": "",
+         "created": NOON, "modified": NOON}
+        for n, start in enumerate(starts)
+    ])
+    db.session.commit()
+
+
+def test_feed_serves_my_appointments_without_a_login(client, user, token, now):
+    make_appointment(user, title="Soon", start=NOON + timedelta(days=1))
+    make_appointment(user, title="Last week", start=NOON - timedelta(days=7))
+    make_appointment(make_user(), title="Someone else's", start=NOON)
+    response = client.get(feed_url(token))
     calendar = parse_response(response)
-    assert sorted(event.summary for event in calendar.events) == ["Long ago", "Soon"]
+    assert [event.summary for event in calendar.events] == ["Last week", "Soon"]
     assert calendar["METHOD"] == "PUBLISH"
     assert calendar["X-WR-CALNAME"] == "sched · Olive Owner"
     assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
     assert response.headers["Cache-Control"] == "private, max-age=300"
+    assert re.fullmatch(r'"[0-9a-f]{32}"', response.headers["ETag"])  # strong: no W/
     assert "Set-Cookie" not in response.headers
 
 
-def test_unknown_feed_token_answers_404(client, user):
+def test_feed_holds_about_three_months_back_and_a_year_ahead(client, user, token, now):
+    minute = timedelta(minutes=1)
+    make_appointment(user, title="Ended before", start=WINDOW_START - timedelta(hours=2),
+                     end=WINDOW_START - minute)
+    make_appointment(user, title="Runs into it", start=WINDOW_START - timedelta(days=20),
+                     end=WINDOW_START + minute)
+    make_appointment(user, title="First", start=WINDOW_START)
+    make_appointment(user, title="Last", start=WINDOW_END - minute)
+    make_appointment(user, title="After", start=WINDOW_END)
+    make_appointment(user, title="Long ago", start=datetime(2001, 1, 1, 9, tzinfo=UTC))
+    assert summaries(client.get(feed_url(token))) == ["Runs into it", "First", "Last"]
+    assert (FEED_DAYS_BEFORE, FEED_DAYS_AFTER) == (92, 366)
+
+
+def test_feed_window_moves_with_the_day_and_so_does_its_etag(client, user, token, now):
+    make_appointment(user, title="Oldest", start=WINDOW_START + timedelta(hours=1))
+    first = client.get(feed_url(token))
+    assert summaries(first) == ["Oldest"]
+    now.set(NOON + timedelta(hours=11))  # the same day: the same feed
+    same = client.get(feed_url(token), headers={"If-None-Match": first.headers["ETag"]})
+    assert same.status_code == 304
+    now.set(NOON + timedelta(days=1))
+    later = client.get(feed_url(token), headers={"If-None-Match": first.headers["ETag"]})
+    assert later.status_code == 200 and summaries(later) == []
+    assert later.headers["ETag"] != first.headers["ETag"]
+
+
+def test_feed_holds_at_most_its_cap_the_coming_ones_first(client, user, token, now):
+    add_appointments(user, [MIDNIGHT - timedelta(days=d) for d in (3, 2, 1)], title="Past {n}")
+    add_appointments(
+        user, [NOON + timedelta(hours=n) for n in range(FEED_MAX_EVENTS - 1)], title="Coming {n}"
+    )
+    events = summaries(client.get(feed_url(token)))
+    assert len(events) == FEED_MAX_EVENTS == 1000
+    assert events[:2] == ["Past 2", "Coming 0"]  # the latest past one fills the last place
+    assert events[-1] == f"Coming {FEED_MAX_EVENTS - 2}"
+
+
+def test_past_the_cap_the_soonest_are_kept(client, user, token, now, monkeypatch):
+    monkeypatch.setattr("app.scheduling.feed.FEED_MAX_EVENTS", 3)
+    make_appointment(user, title="Yesterday", start=NOON - timedelta(days=1))
+    make_appointment(user, title="Running", start=NOON - timedelta(hours=1),
+                     end=NOON + timedelta(hours=1))
+    for day in (3, 1, 2, 4):
+        make_appointment(user, title=f"In {day} days", start=NOON + timedelta(days=day))
+    assert summaries(client.get(feed_url(token))) == ["Running", "In 1 days", "In 2 days"]
+
+
+def test_an_unchanged_feed_answers_304_with_no_body_for_one_query(client, user, token, now):
+    make_appointment(user, title="Dentist", start=NOON + timedelta(days=2))
+    first = client.get(feed_url(token))
+    etag = first.headers["ETag"]
+    assert client.get(feed_url(token)).data == first.data  # one version, the same bytes
+
+    for sent in (etag, f"W/{etag}", f'"other", {etag}', "*"):
+        with CountQueries() as queries:
+            response = client.get(feed_url(token), headers={"If-None-Match": sent})
+        assert response.status_code == 304, sent
+        assert response.data == b""
+        assert response.headers["ETag"] == etag
+        assert response.headers["Cache-Control"] == "private, max-age=300"
+        assert "Content-Type" not in response.headers
+        assert len(queries.statements) == 1, queries.statements
+    assert client.get(feed_url(token), headers={"If-None-Match": '"other"'}).status_code == 200
+    head = client.head(feed_url(token), headers={"If-None-Match": etag})
+    assert head.status_code == 304
+
+
+def test_the_etag_changes_with_every_change_to_the_feed(client, user, token, now):
+    dentist = make_appointment(user, title="Dentist", start=NOON + timedelta(days=2))
+    make_appointment(user, title="Yoga", start=NOON + timedelta(days=3))
+    etags = [client.get(feed_url(token)).headers["ETag"]]
+
+    def changed() -> str:
+        response = client.get(feed_url(token), headers={"If-None-Match": etags[-1]})
+        assert response.status_code == 200, "the feed changed, its old ETag must not match"
+        assert response.headers["ETag"] not in etags
+        etags.append(response.headers["ETag"])
+        return response
+
+    dentist.title = "Dentist, moved"
+    db.session.commit()
+    assert "Dentist, moved" in summaries(changed())
+    db.session.delete(dentist)
+    db.session.commit()
+    assert summaries(changed()) == ["Yoga"]
+    make_appointment(user, title="Far away", start=NOON + timedelta(days=900))  # not shown
+    changed()
+    user.full_name = "Olive Other"
+    db.session.commit()
+    assert parse_response(changed())["X-WR-CALNAME"] == "sched · Olive Other"
+    user.timezone = "Asia/Tokyo"
+    db.session.commit()
+    changed()
+
+
+def test_a_second_parser_reads_the_feed(client, user, token, now):
+    make_appointment(user, title="Dentist; room 2, upstairs", location="Main street 1",
+                     description="Bring the card.\nAnd the bill.",
+                     start=NOON + timedelta(days=1), end=NOON + timedelta(days=1, hours=1))
+    make_appointment(user, title="Holiday", all_day=True, start=berlin(2030, 6, 20),
+                     end=berlin(2030, 6, 21))
+    response = client.get(feed_url(token))
+    assert response.status_code == 200
+    calendar = vobject.readOne(response.get_data(as_text=True), validate=True)
+    assert calendar.method.value == "PUBLISH"
+    timed, all_day = calendar.vevent_list
+    assert timed.summary.value == "Dentist; room 2, upstairs"
+    assert timed.location.value == "Main street 1"
+    assert timed.description.value == "Bring the card.\nAnd the bill."
+    assert timed.dtstart.value == NOON + timedelta(days=1)
+    assert timed.dtend.value == NOON + timedelta(days=1, hours=1)
+    assert timed.dtstamp.value == MIDNIGHT  # nothing changed since: the feed's day
+    assert timed.uid.value.startswith("appointment-") and timed.uid.value.endswith("@localhost")
+    assert (all_day.summary.value, all_day.dtstart.value, all_day.dtend.value) == (
+        "Holiday", date(2030, 6, 20), date(2030, 6, 22),
+    )
+
+
+@pytest.mark.parametrize("app_overrides", [{"RATELIMIT_CALENDAR_FEED": "3 per hour"}])
+def test_each_token_has_its_own_rate_limit(app, client, user, token, now):
+    make_appointment(user, title="Private", start=NOON)
+    other_token = make_feed_token(make_user())
+    storage = app.extensions["sched_limiter"].storage
+    for _ in range(5):
+        assert client.get(feed_url("made-up-" + secrets.token_urlsafe(8))).status_code == 404
+    assert storage.storage == {}, "an unknown token is counted nowhere"
+
+    etag = client.get(feed_url(token)).headers["ETag"]
+    assert client.get(feed_url(token), headers={"If-None-Match": etag}).status_code == 304
+    assert client.get(feed_url(token)).status_code == 200
+    refused = client.get(feed_url(token))
+    assert refused.status_code == 429
+    assert 3500 < int(refused.headers["Retry-After"]) <= 3601  # when the hour is over
+    assert "This calendar is fetched too often." in refused.get_data(as_text=True)
+    assert "Private" not in refused.get_data(as_text=True)
+    assert client.get(feed_url(token), headers={"If-None-Match": etag}).status_code == 429
+
+    assert client.get(feed_url(other_token)).status_code == 200
+    # The count is the token's: a new address starts afresh. The store keeps only hashes.
+    new_token = make_feed_token(user)
+    assert client.get(feed_url(new_token)).status_code == 200
+    keys = " ".join(storage.storage)
+    assert calendar_token_digest(token) in keys
+    assert token not in keys and other_token not in keys and new_token not in keys
+
+
+def test_unknown_feed_token_answers_404(client, user, token):
     make_appointment(user, title="Secret")
-    response = client.get("/calendar/feed/not-the-token.ics")
+    response = client.get(feed_url("not-the-token"))
     assert response.status_code == 404
     assert "Secret" not in response.get_data(as_text=True)
 
 
-def test_account_page_shows_the_feed_address(logged_in, user):
+def test_a_deactivated_users_feed_answers_404(client, user, token):
+    user.active = False
+    db.session.commit()
+    assert client.get(feed_url(token)).status_code == 404
+
+
+def test_a_new_account_has_no_feed_until_it_asks(logged_in, user, client):
+    assert user.calendar_token_hash is None
     html = logged_in.get("/account/").get_data(as_text=True)
-    assert "Calendar subscription" in html
-    url = f"http://localhost/calendar/feed/{user.calendar_token}.ics"
-    assert re.search(rf'<input [^>]*readonly[^>]*value="{re.escape(url)}"', html)
+    assert "Calendar subscription" in html and "You have no subscription address yet." in html
+    assert "/calendar/feed/" not in html
+
+    response = logged_in.submit("/account/calendar-token", {}, form_url="/account/")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    match = re.search(r'readonly[^>]*value="http://localhost/calendar/feed/([^"/]+)\.ics"', page)
+    assert match and "it is shown only this once" in page
+    assert "The old one no longer works." not in page
+    assert client.get(feed_url(match.group(1))).status_code == 200
 
 
-def test_a_new_feed_address_revokes_the_old_one(logged_in, user, client):
-    old_url = f"/calendar/feed/{user.calendar_token}.ics"
-    assert client.get(old_url).status_code == 200
+def test_the_database_keeps_no_usable_feed_token(logged_in, user, client):
+    page = logged_in.submit("/account/calendar-token", {}, form_url="/account/")
+    token = re.search(r"/calendar/feed/([^\"/]+)\.ics", page.get_data(as_text=True)).group(1)
+    assert page.headers["Cache-Control"] == "no-store"
+    with db.engine.connect() as connection:
+        row = connection.execute(
+            text('SELECT * FROM "user" WHERE id = :id'), {"id": user.id}
+        ).mappings().one()
+    assert not any(token in str(value) for value in row.values())
+    assert row["calendar_token_hash"] == calendar_token_digest(token)
+    assert client.get(feed_url(row["calendar_token_hash"])).status_code == 404
+    assert client.get(feed_url(token)).status_code == 200
 
-    response = logged_in.submit("/account/calendar-token", {}, form_url="/account/",
-                                follow_redirects=True)
-    html = response.get_data(as_text=True)
-    assert "Your calendar has a new subscription address." in html
-    db.session.refresh(user)
-    new_url = f"/calendar/feed/{user.calendar_token}.ics"
-    assert new_url != old_url and f"http://localhost{new_url}" in html
-    assert client.get(old_url).status_code == 404
-    assert client.get(new_url).status_code == 200
+
+def test_a_new_feed_address_is_shown_once_and_revokes_the_old_one(logged_in, user, token, client):
+    assert client.get(feed_url(token)).status_code == 200
+    html = logged_in.get("/account/").get_data(as_text=True)
+    assert "You have a subscription address." in html and token not in html
+
+    response = logged_in.submit("/account/calendar-token", {}, form_url="/account/")
+    page = response.get_data(as_text=True)
+    assert "Your calendar has a new subscription address. The old one no longer works." in page
+    new_token = re.search(r"/calendar/feed/([^\"/]+)\.ics", page).group(1)
+    assert new_token != token
+    assert client.get(feed_url(token)).status_code == 404
+    assert client.get(feed_url(new_token)).status_code == 200
+    # Shown this once: the profile no longer has it.
+    html = logged_in.get("/account/").get_data(as_text=True)
+    assert new_token not in html and "You have a subscription address." in html
 
 
-def test_a_new_feed_address_needs_the_csrf_token(logged_in, user):
-    token = user.calendar_token
+def test_a_new_feed_address_needs_the_csrf_token(logged_in, user, token):
+    stored = user.calendar_token_hash
     response = logged_in.client.post("/account/calendar-token")
     assert response.status_code == 400
     db.session.refresh(user)
-    assert user.calendar_token == token
-
-
-def test_a_deactivated_users_feed_answers_404(client, user):
-    user.active = False
-    db.session.commit()
-    assert client.get(f"/calendar/feed/{user.calendar_token}.ics").status_code == 404
+    assert user.calendar_token_hash == stored
 
 
 # ----------------------------------------------------------------------------------------------

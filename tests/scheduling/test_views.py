@@ -309,3 +309,62 @@ def test_a_nul_character_in_a_calendar_link_is_refused(logged_in):
     response = logged_in.get("/appointments/create/?start=2026-05-04T09%00:00")
     assert response.status_code == 400
     assert "an invisible control character" in response.get_data(as_text=True)
+
+
+def idempotency_key_from(html: str) -> str:
+    match = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', html) or re.search(
+        r'type="hidden" name="idempotency_key" value="([^"]+)"', html)
+    assert match, "the create form has no one-time key"
+    return match.group(1)
+
+
+def test_the_create_form_sent_twice_makes_one_appointment(logged_in):
+    html = logged_in.get("/appointments/create/").get_data(as_text=True)
+    key = idempotency_key_from(html)
+    form = {"csrf_token": re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+            .group(1), "idempotency_key": key, **valid_form()}
+    first = logged_in.client.post("/appointments/create/", data=form)
+    second = logged_in.client.post("/appointments/create/", data=form, follow_redirects=True)
+    assert first.status_code == 302
+    assert count_appointments() == 1
+    [appointment] = db.session.scalars(select(Appointment)).all()
+    assert first.headers["Location"] == f"/appointments/{appointment.id}/"
+    assert second.request.path == f"/appointments/{appointment.id}/"
+    assert "was already created; it was not added twice." in second.get_data(as_text=True)
+    # A new form has a new key: the same appointment entered again is made again, on purpose.
+    again = logged_in.get("/appointments/create/").get_data(as_text=True)
+    assert idempotency_key_from(again) != key
+    response = logged_in.submit("/appointments/create/", valid_form(confirm_overlap="1"))
+    assert response.status_code == 302
+    assert count_appointments() == 2
+
+
+def test_a_second_submission_saved_meanwhile_is_found_not_doubled(logged_in, user):
+    """Both submissions pass the look-up; the database's unique key stops the second insert."""
+    from tests.concurrent import meanwhile
+
+    html = logged_in.get("/appointments/create/").get_data(as_text=True)
+    key = idempotency_key_from(html)
+    owner_id = user.id
+
+    def first_submission(session):
+        session.add(Appointment(owner_id=owner_id, idempotency_key=key, title="Dentist",
+                                start=datetime(2026, 1, 15, 9, tzinfo=timezone.utc),
+                                end=datetime(2026, 1, 15, 10, tzinfo=timezone.utc)))
+
+    with meanwhile(first_submission) as done:
+        response = logged_in.submit("/appointments/create/", {"idempotency_key": key,
+                                                              **valid_form()})
+    assert done and response.status_code == 302
+    [appointment] = db.session.scalars(select(Appointment)).all()
+    assert response.headers["Location"] == f"/appointments/{appointment.id}/"
+
+
+def test_a_malformed_form_key_is_ignored(logged_in):
+    for day, key in enumerate(("x", "<script>", "a" * 200), start=10):
+        times = {"start": f"2026-01-{day}T10:00", "end": f"2026-01-{day}T11:00"}
+        response = logged_in.submit("/appointments/create/", {"idempotency_key": key,
+                                                              **valid_form(**times)})
+        assert response.status_code == 302
+    assert count_appointments() == 3
+    assert db.session.scalars(select(Appointment.idempotency_key)).all() == [None] * 3

@@ -16,6 +16,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_security import auth_required, current_user
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.core.db import MAX_INT
@@ -24,8 +25,8 @@ from app.extensions import db
 from app.scheduling.forms import (
     DELETED_MEANWHILE,
     EDIT_CONFLICT,
+    AppointmentCreateForm,
     AppointmentEditForm,
-    AppointmentForm,
     proposed_times,
 )
 from app.scheduling.models import Appointment
@@ -68,20 +69,46 @@ def appointment_create():
     if request.method == "GET":
         reminder = current_user.reminder_minutes_default
         data = {**proposed_times(request.args), "reminder_minutes": reminder}
-    form = AppointmentForm(data=data)
+    form = AppointmentCreateForm(data=data)
     overlaps = []
     if form.validate_on_submit():
+        made_before = _made_by_form(form.idempotency_key.data)
+        if made_before is not None:
+            return _already_created(made_before)
         overlaps = form.overlaps_to_confirm(current_user)
         if not overlaps:
             appointment = Appointment(owner=current_user)
             form.populate_obj(appointment)
             db.session.add(appointment)
-            db.session.commit()
+            try:
+                db.session.commit()
+            except IntegrityError:
+                # The same form, sent again while this one was saving, got there first.
+                db.session.rollback()
+                made_before = _made_by_form(form.idempotency_key.data)
+                if made_before is None:
+                    raise
+                return _already_created(made_before)
             flash(_("Appointment “%(title)s” created.", title=appointment.title), "success")
             return redirect(url_for(".appointment_detail", appointment_id=appointment.id))
     return render_template(
         "scheduling/appointment_form.html", form=form, appointment=None, overlaps=overlaps
     )
+
+
+def _made_by_form(key: str | None) -> Appointment | None:
+    """The current user's appointment that the create form with this key made, if any."""
+    if key is None:
+        return None
+    return db.session.scalar(
+        select(Appointment).filter_by(owner_id=current_user.id, idempotency_key=key)
+    )
+
+
+def _already_created(appointment: Appointment):
+    flash(_("Appointment “%(title)s” was already created; it was not added twice.",
+            title=appointment.title), "info")
+    return redirect(url_for(".appointment_detail", appointment_id=appointment.id))
 
 
 @bp.route(f"/{APPOINTMENT_ID}/")

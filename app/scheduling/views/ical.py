@@ -8,12 +8,21 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_security import auth_required, current_user
 from icalendar import Calendar
-from sqlalchemy import select
+from werkzeug.http import remove_entity_headers
 
 from app.accounts.models import User
 from app.core.db import now_utc
@@ -21,6 +30,7 @@ from app.core.errors import ERROR_TEXTS
 from app.core.timezones import is_valid_timezone, user_timezone
 from app.core.validators import MAX_YEAR, MIN_YEAR
 from app.extensions import db
+from app.scheduling.feed import find_feed
 from app.scheduling.ical import build_calendar
 from app.scheduling.forms import IMPORT_MAX_BYTES, ImportConfirmForm, ImportUploadForm
 from app.scheduling.models import Appointment
@@ -60,15 +70,27 @@ def export_range():
 
 @bp.route("/calendar/feed/<token>.ics")
 def feed(token: str):
-    """Send every appointment of the token's owner to calendar programs; no login needed."""
-    owner = db.first_or_404(select(User).filter_by(calendar_token=token, active=True))
-    appointments = db.session.scalars(
-        select(Appointment).filter_by(owner_id=owner.id).order_by(Appointment.start, Appointment.id)
-    )
-    calendar = build_calendar(
-        appointments, timezone_of(owner), uid_host(), name=calendar_name(owner), publish=True
-    )
-    response = ics_response(calendar)
+    """Send the token's owner's appointments to calendar programs; no login needed.
+
+    What the feed holds and how its ETag is made: app/scheduling/feed.py. A program that sends
+    the current ETag back in If-None-Match gets 304, for one query and no calendar built.
+    """
+    found = find_feed(token, today=now_utc().date())
+    if found is None:
+        abort(404)
+    host = uid_host()
+    etag = found.etag(host)
+    if request.if_none_match.contains_weak(etag):
+        response = current_app.response_class(status=304)
+        remove_entity_headers(response.headers)
+    else:
+        owner = found.owner
+        calendar = build_calendar(
+            found.appointments(), timezone_of(owner), host, name=calendar_name(owner),
+            publish=True, now=lambda: found.stamp,
+        )
+        response = ics_response(calendar)
+    response.set_etag(etag)
     response.cache_control.private = True
     response.cache_control.max_age = FEED_MAX_AGE
     return response
@@ -77,13 +99,17 @@ def feed(token: str):
 @bp.route("/account/calendar-token", methods=["POST"])
 @auth_required()
 def regenerate_token():
-    current_user.regenerate_calendar_token()
+    """Make a new feed address and show it, this once: the database keeps only its hash."""
+    replaced = current_user.calendar_token_hash is not None
+    token = current_user.regenerate_calendar_token()
     db.session.commit()
-    flash(
-        _("Your calendar has a new subscription address. The old one no longer works."),
-        "success",
+    page = render_template(
+        "scheduling/feed_address.html",
+        feed_url=url_for("ical.feed", token=token, _external=True),
+        replaced=replaced,
     )
-    return redirect(url_for("accounts.profile", _anchor="calendar-subscription"))
+    # The page holds the secret: no cache may keep it.
+    return page, 200, {"Cache-Control": "no-store"}
 
 
 @bp.route("/calendar/import/", methods=["GET", "POST"])

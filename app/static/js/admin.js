@@ -13,6 +13,24 @@
     }
   });
 
+  // What Flask-Admin's scripts draw without a name, once they have drawn it:
+  // - select2's "×" on each item of a multiple choice, for the mouse (Backspace in the field
+  //   removes one), and without text: hidden from assistive technology, as from the Tab key;
+  // - the value field of each list filter (admin/js/bs4_filters.js): named after its filter,
+  //   the text of the row's remove button.
+  function nameWhatScriptsDrew() {
+    document.querySelectorAll(".select2-search-choice > a.select2-search-choice-close:not([aria-hidden])")
+      .forEach(function (link) { link.setAttribute("aria-hidden", "true"); });
+    document.querySelectorAll("form#filter_form table.filters tr").forEach(function (row) {
+      var remove = row.querySelector("a.remove-filter");
+      var name = remove ? remove.textContent.replace("\u00d7", "").trim() : "";
+      row.querySelectorAll("input.filter-val:not([type=hidden]):not([aria-label])").forEach(function (field) {
+        field.setAttribute("aria-label", name);
+      });
+    });
+  }
+  new MutationObserver(nameWhatScriptsDrew).observe(document.body, { childList: true, subtree: true });
+
   document.addEventListener("submit", function (event) {
     var form = event.target.closest("form.js-confirm-delete");
     if (form && !window.confirm(form.dataset.confirm)) {

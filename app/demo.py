@@ -1,13 +1,18 @@
-"""Demo data for a fresh database: one user per role and a few dozen appointments."""
+"""Demo data for a fresh database: one user per role and a few dozen appointments
+(``flask seed-demo``, which `make run` calls). Above the features: it makes users and
+appointments alike."""
 
 from __future__ import annotations
 
+import os
 import random
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import click
 from flask_security import hash_password
 from sqlalchemy import func, select
 
@@ -87,3 +92,25 @@ def _demo_appointments(user: User, today: date, rng: random.Random, count: int):
             location=rng.choice(DEMO_PLACES),
             description=rng.choice(DEMO_NOTES),
         )
+
+
+@click.command("seed-demo")
+@click.option(
+    "--save",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the demo logins to this file (readable by you only).",
+)
+def seed_demo_command(save: Path | None) -> None:
+    """Fill an empty database with demo users and appointments."""
+    try:
+        accounts = seed_demo()
+    except DatabaseNotEmpty:
+        click.echo("The database already has users; no demo data added.")
+        return
+    lines = [f"{a.email:<26} {a.password}   ({a.role or 'user'})" for a in accounts]
+    click.echo("Demo accounts (e-mail, password):\n  " + "\n  ".join(lines))
+    if save:
+        save.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(save, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("\n".join(lines) + "\n")
