@@ -119,6 +119,8 @@ class Config:
         "argon2__parallelism": 1,
     }
     SECURITY_LOGOUT_METHODS = ["POST"]
+    # Logged in by the session cookie only (app/accounts/sessions.py): no auth tokens.
+    SECURITY_API_ENABLED_METHODS = ["session"]
     SECURITY_POST_LOGIN_VIEW = "scheduling.appointment_list"
     SECURITY_POST_LOGOUT_VIEW = "core.index"
     SECURITY_POST_REGISTER_VIEW = "core.index"

@@ -46,11 +46,20 @@ def init_sessions(app: Flask) -> None:
     """Check every session-loaded user against the server; start and end sessions with logins."""
     login_manager = app.login_manager  # Flask-Security's, set up by security.init_app
     login_manager.user_loader(_checking_session(login_manager.user_callback))
+    # Flask-Security also logs in whoever sends an auth token (a JSON login hands one out),
+    # on every page: no session row, so logging out or a lock would not end it. The site has
+    # no API that needs one (yet); sessions are the only way in.
+    login_manager.request_loader(_no_token_logins)
     # Connected per app: blinker holds the app weakly, so receivers go away with it.
     user_logged_in.connect(_on_login, sender=app)
     user_logged_out.connect(_on_logout, sender=app)
     password_changed.connect(_on_password_changed, sender=app)
     password_reset.connect(_on_password_reset, sender=app)
+
+
+def _no_token_logins(request) -> None:
+    """Flask-Login's request loader: nobody is logged in by a token."""
+    return None
 
 
 def end_sessions(user: User, except_current: bool = False) -> None:

@@ -342,3 +342,17 @@ def test_a_csrf_token_from_before_the_login_does_not_act_after_it(browser, user)
     fresh = browser.submit("/appointments/create/", appointment_form())
     assert fresh.status_code == 302
     assert browser.token("/appointments/") != before
+
+
+def test_an_auth_token_logs_nobody_in(app, user):
+    """Flask-Security makes auth tokens (its JSON login hands them out); none opens a page here,
+    so only a session the server can end (logout, a lock, a password change) logs anyone in."""
+    with app.test_request_context():
+        auth_token = user.get_auth_token()
+    stranger = app.test_client()
+    for url in ("/appointments/", "/account/", "/admin/"):
+        for request in ({"headers": {"Authentication-Token": auth_token}},
+                        {"query_string": {"auth_token": auth_token}}):
+            response = stranger.get(url, **request)
+            assert response.status_code == 302, (url, request, response.status_code)
+            assert response.headers["Location"].startswith("/login"), url
