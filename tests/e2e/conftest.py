@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from playwright.sync_api import (
     expect,
     sync_playwright,
 )
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from app import create_app
 from app.extensions import db
@@ -56,6 +57,47 @@ class LiveServer:
         """The mail the app has sent since the server started."""
         return self.app.extensions["mailman"].outbox
 
+    def wait_for_mail(self, count: int, timeout: float = 10) -> list:
+        """The outbox once it holds ``count`` messages: the app sends mail after its answer has
+        gone out (app/core/mail.py), so it may arrive a moment after the page."""
+        deadline = time.monotonic() + timeout
+        while len(self.outbox) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.outbox
+
+
+class _DrainingReader:
+    """A request's input whose drain after the answer survives a connection the client reset.
+
+    After each answer Werkzeug's server reads whatever the client sent past its request (with
+    ``read(10_000_000)``) before it closes the answer. Chromium often resets a connection after
+    a POST it has its answer to: the read raised, Werkzeug dropped the error, and the answer's
+    close never ran, nor the mail the app sends there (app/core/mail.py). A mail the test
+    waited for never came. uWSGI, which serves the app for real, closes the answer anyway.
+    """
+
+    DRAIN_SIZE = 10_000_000
+
+    def __init__(self, rfile):
+        self._rfile = rfile
+
+    def read(self, size: int = -1) -> bytes:
+        if size < self.DRAIN_SIZE:
+            return self._rfile.read(size)
+        try:
+            return self._rfile.read1(65536)
+        except OSError:  # reset by the client: nothing more to drain
+            return b""
+
+    def __getattr__(self, name):
+        return getattr(self._rfile, name)
+
+
+class _RequestHandler(WSGIRequestHandler):
+    def setup(self) -> None:
+        super().setup()
+        self.rfile = _DrainingReader(self.rfile)
+
 
 @pytest.fixture
 def live_server(database_url, app_overrides) -> Iterator[LiveServer]:
@@ -72,7 +114,7 @@ def live_server(database_url, app_overrides) -> Iterator[LiveServer]:
     )
     mail = app.extensions["mailman"]
     mail.outbox = []
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_RequestHandler)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
