@@ -257,6 +257,7 @@ def _midnight(day: date, zone: tzinfo) -> datetime:
 IMPORT_MAX_BYTES = 512 * 1024
 IMPORT_SALT = "sched.ical-import"
 IMPORT_MAX_AGE = 60 * 60  # seconds a preview stays valid
+IMPORT_KEY_BYTES = 12  # 16 characters; with "." and 5 digits of index, the column's 22
 
 PREVIEW_EXPIRED = _l("This preview is more than an hour old. Upload the file again.")
 PREVIEW_INVALID = _l(
@@ -269,8 +270,19 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def sign_import(events: list[ParsedEvent], owner_id: int) -> str:
-    """Pack the events to add for the confirming request, signed so they come back unchanged."""
-    return _serializer().dumps({"owner": owner_id, "events": [e.to_dict() for e in events]})
+    """Pack the events to add for the confirming request, signed so they come back unchanged,
+    with a one-time key: confirmed twice, the preview adds its events once."""
+    return _serializer().dumps({
+        "owner": owner_id,
+        "key": secrets.token_urlsafe(IMPORT_KEY_BYTES),
+        "events": [e.to_dict() for e in events],
+    })
+
+
+def import_idempotency_key(key: str, index: int) -> str:
+    """The one-time key of the preview's ``index``-th event (unique per owner, as the create
+    form's are; ``IMPORT_KEY_BYTES`` leaves room in the column for the index)."""
+    return f"{key}.{index:05d}"
 
 
 class ImportUploadForm(FlaskForm):
@@ -319,6 +331,7 @@ class ImportConfirmForm(FlaskForm):
     payload = HiddenField()
 
     events: list[ParsedEvent]
+    key: str | None
 
     def validate_payload(self, field) -> None:
         try:
@@ -330,3 +343,4 @@ class ImportConfirmForm(FlaskForm):
         if data.get("owner") != current_user.id:
             raise ValidationError(PREVIEW_INVALID)
         self.events = [ParsedEvent.from_dict(values) for values in data["events"]]
+        self.key = data.get("key")  # None in a preview signed before keys were added

@@ -598,6 +598,44 @@ def test_import_takes_floating_times_on_my_clock(logged_in):
     assert lunch.end == datetime(2026, 7, 1, 11, tzinfo=UTC)
 
 
+def test_a_preview_confirmed_twice_adds_its_events_once(logged_in, user):
+    preview = upload(logged_in, IMPORT_FILE).get_data(as_text=True)
+    first = confirm(logged_in, preview)
+    assert "3 appointments added." in first.get_data(as_text=True)
+    again = confirm(logged_in, preview)  # the button pressed twice, or the request retried
+    assert again.request.path == "/appointments/"
+    assert "These appointments were already added; they were not added twice." in (
+        again.get_data(as_text=True))
+    assert count_appointments() == 3
+    # The same file previewed anew is a new import, added again on purpose.
+    assert "3 appointments added." in confirm(
+        logged_in, upload(logged_in, IMPORT_FILE).get_data(as_text=True)).get_data(as_text=True)
+    assert count_appointments() == 6
+
+
+def test_a_preview_confirmed_again_meanwhile_is_found_not_doubled(logged_in, user):
+    """Both confirmations pass the look-up; the database's unique key stops the second."""
+    from app.scheduling.forms import _serializer, import_idempotency_key
+    from tests.concurrent import meanwhile
+
+    preview = upload(logged_in, IMPORT_FILE).get_data(as_text=True)
+    key = _serializer().loads(payload_from(preview))["key"]  # what the preview carries
+    owner_id = user.id
+
+    def first_confirmation(session):
+        session.add(Appointment(
+            owner_id=owner_id, idempotency_key=import_idempotency_key(key, 0),
+            title="Flight, seat 12A", start=datetime(2026, 1, 15, 10, tzinfo=UTC),
+            end=datetime(2026, 1, 15, 12, tzinfo=UTC),
+        ))
+
+    with meanwhile(first_confirmation) as done:
+        response = confirm(logged_in, preview)
+    assert done
+    assert "were already added" in response.get_data(as_text=True)
+    assert count_appointments() == 1
+
+
 def test_import_refuses_a_changed_preview_and_adds_nothing(logged_in):
     html = upload(logged_in, IMPORT_FILE).get_data(as_text=True)
     payload = payload_from(html)

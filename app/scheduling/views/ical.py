@@ -22,6 +22,8 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_security import auth_required, current_user
 from icalendar import Calendar
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.http import remove_entity_headers
 
 from app.accounts.models import User
@@ -31,8 +33,13 @@ from app.core.timezones import is_valid_timezone, user_timezone
 from app.core.validators import MAX_YEAR, MIN_YEAR
 from app.extensions import db
 from app.scheduling.feed import find_feed
+from app.scheduling.forms import (
+    IMPORT_MAX_BYTES,
+    ImportConfirmForm,
+    ImportUploadForm,
+    import_idempotency_key,
+)
 from app.scheduling.ical import build_calendar
-from app.scheduling.forms import IMPORT_MAX_BYTES, ImportConfirmForm, ImportUploadForm
 from app.scheduling.models import Appointment
 from app.scheduling.views.appointments import APPOINTMENT_ID, get_own_appointment_or_404
 
@@ -143,10 +150,24 @@ def import_confirm():
             form=ImportUploadForm(formdata=None),
             max_kib=IMPORT_MAX_BYTES // 1024,
         ), 400
+    if form.key is not None and _imported_before(form.key):
+        return _already_imported()
     db.session.add_all(
-        Appointment(owner=current_user, **event.appointment_fields()) for event in form.events
+        Appointment(
+            owner=current_user,
+            idempotency_key=None if form.key is None else import_idempotency_key(form.key, n),
+            **event.appointment_fields(),
+        )
+        for n, event in enumerate(form.events)
     )
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The same preview, confirmed again while this one was saving, got there first.
+        db.session.rollback()
+        if form.key is None or not _imported_before(form.key):
+            raise
+        return _already_imported()
     count = len(form.events)
     flash(
         ngettext("%(num)d appointment added.", "%(num)d appointments added.", count), "success"
@@ -157,6 +178,20 @@ def import_confirm():
 # ----------------------------------------------------------------------------------------------
 # Helpers
 # ----------------------------------------------------------------------------------------------
+
+
+def _imported_before(key: str) -> bool:
+    """Whether the preview with this key has been confirmed (its first event exists)."""
+    return db.session.scalar(
+        select(Appointment.id).filter_by(
+            owner_id=current_user.id, idempotency_key=import_idempotency_key(key, 0)
+        )
+    ) is not None
+
+
+def _already_imported():
+    flash(_("These appointments were already added; they were not added twice."), "info")
+    return redirect(url_for("scheduling.appointment_list"))
 
 
 def ics_response(calendar: Calendar, download_name: str | None = None):
