@@ -1,4 +1,5 @@
-# sched: the two commands are `make run` and `make test`; the rest are their steps.
+# sched: the two commands are `make run` and `make test`; the rest are their steps, or the
+# contributor's tools (make lint, make upgrade; see CONTRIBUTING.md).
 
 PYTHON ?= python3
 VENV := .venv
@@ -10,7 +11,7 @@ INSTALLED := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # Runs a command against a new PostgreSQL cluster, deleted afterwards (SCHED_TEST_DATABASE).
-WITH_POSTGRESQL := $(BIN)/python -m tests.postgres --
+WITH_POSTGRESQL := $(BIN)/python -m tests.support.postgres --
 
 .PHONY: run test bench bench-admin bench-wrk bench-postgresql install system-packages migrate \
 	translations clean
@@ -43,7 +44,8 @@ test: install system-packages node-packages translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(WITH_POSTGRESQL) $(BIN)/python -m pytest $(ONCE) $(PYTEST_ARGS)
 
-## test-postgresql: run the suite on a throw-away PostgreSQL cluster only (tests/postgres.py)
+## test-postgresql: run the suite on a throw-away PostgreSQL cluster only
+## (tests/support/postgres.py)
 .PHONY: test-postgresql
 test-postgresql: install system-packages node-packages translations
 	$(WITH_POSTGRESQL) $(BIN)/python -m pytest $(ONCE) $(PYTEST_ARGS)
@@ -74,7 +76,8 @@ bench-wrk:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk; \
 	fi
 
-# Debian's server; bench/postgres.py runs its own cluster in /tmp, never the package's.
+# Debian's server; bench/admin.py runs its own cluster (tests/support/postgres.py) in /tmp, never
+# the package's.
 bench-postgresql:
 	@if [ -z "$$PG_BIN" ] && ! ls /usr/lib/postgresql/*/bin/initdb > /dev/null 2>&1; then \
 		$(SUDO) apt-get update -qq && \
@@ -83,11 +86,42 @@ bench-postgresql:
 
 install: $(INSTALLED)
 
-$(INSTALLED): requirements/base.txt requirements/prod.txt requirements/dev.txt
+# requirements/*.txt are compiled from the short *.in files (make upgrade), every package pinned
+# and hashed. pip and setuptools come first, from build.txt: the sdists (uWSGI, Flask-Principal)
+# are then built with that setuptools, as build isolation would fetch one without checking a hash.
+REQUIREMENTS := build base prod dev
+PIP_INSTALL := $(BIN)/python -m pip install --quiet --require-hashes
+$(INSTALLED): $(REQUIREMENTS:%=requirements/%.txt)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements/dev.txt
+	$(PIP_INSTALL) -r requirements/build.txt
+	$(PIP_INSTALL) --no-build-isolation -r requirements/dev.txt
 	touch $@
+
+## upgrade: refresh requirements/*.txt to the newest releases the *.in files allow, then make test
+# Each layer is constrained by the one before (prod.in: -c base.txt, dev.in: -c prod.txt), so they
+# are compiled in order. UPGRADE= only recompiles after an edit to an .in file, keeping the other
+# pins; UPGRADE="--upgrade-package flask" moves one. pip-compile asks PyPI alone (no pip.conf,
+# PIP_FIND_LINKS or local index of this machine), so the hashes are the ones anyone downloads.
+UPGRADE ?= --upgrade
+PIP_COMPILE := env -u PIP_FIND_LINKS -u PIP_INDEX_URL -u PIP_EXTRA_INDEX_URL \
+	PIP_CONFIG_FILE=/dev/null CUSTOM_COMPILE_COMMAND="make upgrade" \
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras
+.PHONY: upgrade
+upgrade: install
+	for layer in $(REQUIREMENTS); do \
+		$(PIP_COMPILE) $(UPGRADE) requirements/$$layer.in || exit 1; \
+	done
+
+## lint: ruff (rules, then formatting) and mypy on app/, configured in pyproject.toml; all three
+## run, and lint fails if any of them finds something
+LINT_PATHS := app
+.PHONY: lint
+lint: install
+	@status=0; \
+	$(BIN)/ruff check $(LINT_PATHS) || status=1; \
+	$(BIN)/ruff format --check $(LINT_PATHS) || status=1; \
+	$(BIN)/mypy $(LINT_PATHS) || status=1; \
+	exit $$status
 
 # Debian packages the tests start for real: Chromium (Playwright never downloads a browser
 # here), PostgreSQL (a throw-away cluster, never the package's own), nginx and Redis (the

@@ -81,7 +81,7 @@ class Config:
     # ------------------------------------------------------------------------------------------
     SECURITY_HEADERS = True  # CSP without inline script, nosniff, frame denial, referrer policy
     # How long browsers keep /static/ files when the app serves them (without nginx).
-    SEND_FILE_MAX_AGE_DEFAULT = timedelta(days=1)
+    SEND_FILE_MAX_AGE_DEFAULT: timedelta | None = timedelta(days=1)
     HSTS_SECONDS = 0  # Strict-Transport-Security on HTTPS responses when above 0
     # SECURITY WARNING: how many HTTP proxies in front of uWSGI's HTTP socket set
     # X-Forwarded-For/-Proto/-Host/-Port, which are then believed; 0: none, and no such header
@@ -112,7 +112,7 @@ class Config:
     SECURITY_TRACKABLE = True
     SECURITY_PASSWORD_LENGTH_MIN = 12
     SECURITY_PASSWORD_HASH = "argon2"
-    # argon2id at 19 MiB, 2 passes, 1 lane: ~17 ms a hash here (see shared/PERFORMANCE.md).
+    # argon2id at 19 MiB, 2 passes, 1 lane: ~17 ms a hash (docs/performance.md, "Password hashing").
     SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS = {
         "argon2__memory_cost": 19 * 1024,
         "argon2__rounds": 2,

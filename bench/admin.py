@@ -1,14 +1,14 @@
 """Benchmark the admin appointment list on PostgreSQL with 1,000,000 appointments.
 
-Starts a throw-away PostgreSQL cluster (bench/postgres.py), fills it through the real
-migrations and COPY (bench/pgdata.py), serves it with uWSGI from uwsgi.ini with the bench entry
-point (so the bare reference page is there), logs in as a staff member, and loads every admin
-page with wrk over one connection, a run of the reference page before and after each, round
-after round. Prints each page's p50 and p99 and its p50 over the neighbouring reference runs',
-judged against the issue's limits: at most 20 x the reference page's latency, never over 60 x.
-Then requests each page once with PostgreSQL logging its statements, and runs the slowest
-statement of each page over the limit under EXPLAIN ANALYZE. Exits 1 when a page fails.
-The cluster is stopped and deleted at the end, also on an error or Ctrl-C.
+Starts a throw-away PostgreSQL cluster (the test suite's, tests/support/postgres.py), fills it
+through the real migrations and COPY (bench/pgdata.py), serves it with uWSGI from uwsgi.ini with
+the bench entry point (so the bare reference page is there), logs in as a staff member, and
+loads every admin page with wrk over one connection, a run of the reference page before and
+after each, round after round. Prints each page's p50 and p99 and its p50 over the neighbouring
+reference runs', judged against the issue's limits: at most 20 x the reference page's latency,
+never over 60 x. Then requests each page once with PostgreSQL logging its statements, and runs
+the slowest statement of each page over the limit under EXPLAIN ANALYZE. Exits 1 when a page
+fails. The cluster is stopped and deleted at the end, also on an error or Ctrl-C.
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ import psycopg
 from bench import data, machine, pgdata, pgprofile
 from bench.admin_scenario import AdminPage, admin_pages, reference_page
 from bench.load import Measurement, run_wrk
-from bench.postgres import Cluster, temporary_cluster, terminate_as_interrupt
 from bench.run import PASSWORD, RESULTS_DIR, new_secrets, say, watched_run, whole_seconds
 from bench.scenario import MEASURED_USER_EMAIL, REFERENCE
 from bench.server import Server, log_in, request, uwsgi_server
+from tests.support.postgres import Cluster, temporary_cluster, terminate_as_interrupt
 
 SIZE = 1_000_000
 PASS_RATIO = 20.0  # the issue: each page within 20 x the reference page's latency...
@@ -46,6 +46,14 @@ SHOWN_PLAN_LINES = 14
 # PostgreSQL settings recorded with the results.
 SETTINGS_SHOWN = ("server_version", "shared_buffers", "work_mem", "effective_cache_size", "jit",
                   "max_parallel_workers_per_gather", "random_page_cost", "fsync")
+# The cluster is the tests' (durability off), with what a million rows need besides: PostgreSQL's
+# own WAL sizes (the tests' small ones would checkpoint all through the load), a database of its
+# own, and a folder on disk in /tmp, not in memory. Statement logging is not set on the command
+# line, which would override ALTER SYSTEM: bench/pgprofile.py switches it on and off.
+CLUSTER_SETTINGS = {"max_wal_size": "1GB", "min_wal_size": "80MB"}
+DATABASE = "sched_bench"
+CLUSTER_PARENT = Path("/tmp")
+CLUSTER_PREFIX = "sched-bench-pg-"
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -366,7 +374,9 @@ def run(options: argparse.Namespace) -> int:
     profiles: dict[str, pgprofile.PageProfile] = {}
     with tempfile.TemporaryDirectory(prefix="sched-bench-admin-") as workdir, \
             ExitStack() as stack:
-        cluster = stack.enter_context(temporary_cluster())
+        cluster = stack.enter_context(temporary_cluster(
+            settings=CLUSTER_SETTINGS, database=DATABASE, parent=CLUSTER_PARENT,
+            prefix=CLUSTER_PREFIX))
         # Count the server's CPU as the benchmark's, not as other processes' (bench/machine.py).
         postmaster = cluster.postmaster_pid()
         machine.count_as_ours(postmaster)

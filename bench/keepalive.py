@@ -2,10 +2,11 @@
 
 Clients that keep their connection open (requests.Session here, as most API clients, curl and
 health checkers do) ask for the login page (over 4 KB: the size where uWSGI's keep-alive once
-stalled 44 ms, shared/PERFORMANCE.md) and a stylesheet, first one client, then 16 at once,
-against uwsgi.ini's http-socket (one request per connection, ``Connection: close``) and against
-uWSGI's keep-alive http11-socket, in turns (A, B, A, B...). Printed: the median requests per
-second of the rounds, the median latency, and every error (a reset, a timeout, a non-200).
+stalled 44 ms: docs/performance.md, "Keep-alive on the embedded server") and a stylesheet,
+first one client, then 16 at once, against uwsgi.ini's http-socket (one request per connection,
+``Connection: close``) and against uWSGI's keep-alive http11-socket, in turns (A, B, A, B...).
+Printed: the median requests per second of the rounds, the median latency, and every error (a
+reset, a timeout, a non-200).
 """
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ import psycopg
 from app.accounts.models import ROLE_STAFF
 from app.extensions import db
 from bench import data
-from bench.postgres import Cluster
 from bench.scenario import MEASURED_USER_ID
+from tests.support.postgres import Cluster
 
 USER_COLUMNS = (
     "id", "email", "full_name", "password", "active", "confirmed_at", "fs_uniquifier",
@@ -85,12 +85,14 @@ def copy_rows(
 
 
 def drop_secondary_indexes(connection: psycopg.Connection, table: str) -> list[str]:
-    """Drop a table's indexes other than its primary key; return their definitions."""
+    """Drop a table's plain indexes (not its primary key's, nor one a unique constraint owns:
+    that goes only with its constraint); return their definitions."""
     rows = connection.execute(
         """
         SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
         FROM pg_index i
         WHERE i.indrelid = %s::regclass AND NOT i.indisprimary
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
         ORDER BY 1
         """,
         (table,),

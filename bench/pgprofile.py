@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, field
 
 import psycopg
 
-from bench.postgres import Cluster
 from bench.server import status_of
+from tests.support.postgres import Cluster
 
 ENTRY_START = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \w+ \[(\d+)\] ", re.MULTILINE)
 DURATION = re.compile(

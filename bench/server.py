@@ -6,7 +6,6 @@ import http.client
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,8 @@ from contextlib import contextmanager
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
+
+from tests.support.network import free_port
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 UWSGI_INI = PROJECT_DIR / "uwsgi.ini"
@@ -57,12 +58,6 @@ class Server:
         complete = text[: text.rfind(b"\n") + 1]
         self._read_up_to += len(complete)
         return complete.count(RESPAWNED.encode())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def configured_workers() -> int:

@@ -1,29 +1,26 @@
 """Fixtures: a fresh app and database per test, built by the real migrations.
 
 The database is SQLite, or PostgreSQL when ``SCHED_TEST_DATABASE`` names a server
-(``make test-postgresql`` starts a throw-away one; see tests/postgres.py).
+(``make test-postgresql`` starts a throw-away one; see tests/support/postgres.py).
 """
 
 from __future__ import annotations
 
-import contextvars
 import os
-import re
 import shutil
 from pathlib import Path
 
 import flask_migrate
 import pytest
-from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
 
 from app import create_app
 from app.extensions import db
-from tests.factories import PASSWORD, make_user
-from tests.postgres import DATA_ENV, DATABASE_ENV, Cluster, TestDatabases
+from tests.support.browser import Browser, RequestIsolatingClient
+from tests.support.factories import make_user
+from tests.support.paths import PROJECT_DIR
+from tests.support.postgres import DATA_ENV, DATABASE_ENV, Cluster, TestDatabases
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
-CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"|name="csrf_token"[^>]*value="([^"]+)"')
 POSTGRESQL_SERVER = os.environ.get(DATABASE_ENV)
 
 
@@ -143,19 +140,6 @@ def empty_database_url(postgresql_databases, tmp_path):
     postgresql_databases.drop(url)
 
 
-class RequestIsolatingClient(FlaskClient):
-    """Serve each request in contexts of its own, as a server would.
-
-    The test holds an app context for its factories and checks; without this, requests would
-    share its ``g`` and database session, and a view that forgot to commit could still pass.
-    """
-
-    def open(self, *args, **kwargs):
-        # Buffered: a streamed body (a CSV export, say) must be read while its context lives.
-        kwargs.setdefault("buffered", True)
-        return contextvars.Context().run(super().open, *args, **kwargs)
-
-
 @pytest.fixture
 def app_overrides() -> dict:
     """Extra settings for the test's app; a test module overrides this fixture to add some."""
@@ -190,44 +174,6 @@ def client(app):
 def outbox(app):
     """The mail the app sent during the test."""
     return app.extensions["mailman"].outbox
-
-
-def csrf_token_from(html: str) -> str:
-    match = CSRF_RE.search(html)
-    assert match, "no CSRF token on the page"
-    return match.group(1) or match.group(2)
-
-
-class Browser:
-    """A test client that fills forms the way a browser does, CSRF token included."""
-
-    def __init__(self, client):
-        self.client = client
-
-    def get(self, url, **kwargs):
-        return self.client.get(url, **kwargs)
-
-    def token(self, url: str = "/login") -> str:
-        return csrf_token_from(self.client.get(url).get_data(as_text=True))
-
-    def submit(self, url: str, data: dict, form_url: str | None = None, **kwargs):
-        """GET the form page, then POST ``data`` with the page's CSRF token."""
-        data = {"csrf_token": self.token(form_url or url), **data}
-        return self.client.post(url, data=data, **kwargs)
-
-    def login(self, email: str, password: str = PASSWORD):
-        response = self.submit("/login", {"email": email, "password": password})
-        assert response.status_code == 302, response.get_data(as_text=True)
-        return response
-
-    def logout(self):
-        return self.submit("/logout", {}, form_url="/appointments/")
-
-    def delete(self, url: str, token: str | None = None, **kwargs):
-        headers = {"Accept": "application/json"}
-        if token is not None:
-            headers["X-CSRFToken"] = token
-        return self.client.delete(url, headers=headers, **kwargs)
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import current_app
 from flask_security import (
     ChangePasswordForm,
@@ -17,10 +19,21 @@ from wtforms import SelectField, StringField
 from wtforms.validators import AnyOf, Length, Optional
 
 from app.accounts import lockout
+from app.core.fields import ReminderField
 from app.core.gettext import lazy_gettext as _l
 from app.core.timezones import timezone_names
 from app.core.validators import NoControlCharacters, strip_whitespace
-from app.scheduling.reminders import ReminderField
+
+if TYPE_CHECKING:
+    from flask_security.forms import Form, UserEmailFormMixin
+
+    from app.accounts.models import User
+
+    class _AddressForm(Form, UserEmailFormMixin):
+        """The forms RefusesMalformedAddresses is mixed into, as type checkers see them."""
+
+else:
+    _AddressForm = object
 
 
 class ProfileFieldsMixin:
@@ -52,7 +65,7 @@ class RegisterForm(ProfileFieldsMixin, RegisterFormV2):
         self.set_profile_choices()
 
 
-class RefusesMalformedAddresses:
+class RefusesMalformedAddresses(_AddressForm):
     """Say so when the address typed cannot be one, on forms that never tell whether an
     address has an account (SECURITY_RETURN_GENERIC_RESPONSES).
 
@@ -84,6 +97,8 @@ class ReauthenticateForm(VerifyForm):
     """/verify: the password again, for a page that wants a fresh login. Flask-Security counts
     a wrong one like a failed login (``User.track_failed_authn``); a locked account is refused
     whatever it types (app/accounts/lockout.py)."""
+
+    user: User  # the datastore's users are ours
 
     def validate(self, **kwargs) -> bool:
         if lockout.refuses_password_check(self.user, self.password):

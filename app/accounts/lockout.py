@@ -21,20 +21,21 @@ from __future__ import annotations
 
 import functools
 from datetime import timedelta
+from typing import cast
 
 from flask import Flask, current_app, has_request_context, render_template, request, url_for
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_mailman import EmailMessage
 from flask_security import current_user, logout_user
 from flask_security.signals import password_reset, user_authenticated
 from flask_security.utils import get_message
-from sqlalchemy import or_, update
+from sqlalchemy import CursorResult, or_, update
 from wtforms import Field
 
 from app.accounts.models import User
-from app.audit import recording as audit
+from app.accounts.signals import account_locked
 from app.core.db import now_utc
+from app.core.i18n import in_language_of
 from app.core.mail import send_after_response
 from app.extensions import db
 
@@ -98,12 +99,12 @@ def record_failure(user: User) -> None:
     locked = False
     if failures is not None and failures >= current_app.config["LOCKOUT_ATTEMPTS"]:
         locked_until = now + lock_duration()
-        result = db.session.execute(
+        result = cast(CursorResult, db.session.execute(
             update(User)
             .where(User.id == user.id, not_locked)
             .values(locked_until=locked_until, failed_logins=0)
             .execution_options(synchronize_session=False)
-        )
+        ))
         locked = result.rowcount == 1
     # The login view commits only on success; the count must stay whatever the answer.
     db.session.commit()
@@ -123,9 +124,8 @@ def unlock(user: User) -> bool:
 
 def send_lockout_notice(user: User) -> None:
     """Tell the owner, in their language, that their account is locked and how to get back in."""
-    languages = current_app.config["LANGUAGES"]
     minutes = int(lock_duration().total_seconds() // 60)
-    with force_locale(user.locale if user.locale in languages else None):
+    with in_language_of(user):
         subject = _("Your sched account is locked for a while")
         body = render_template(
             "accounts/email/locked.txt",
@@ -138,8 +138,9 @@ def send_lockout_notice(user: User) -> None:
 
 
 def _record_lock(user: User) -> None:
-    audit.record_event(audit.ACCOUNT_LOCKED, user)
-    db.session.commit()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy
+    account_locked.send(app, user=user)
+    db.session.commit()  # what the receivers recorded (the audit log's entry)
 
 
 def _on_login(sender, user, **extra) -> None:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-
-from flask_security.models import sqla as fs_models
 from datetime import datetime
 
+from flask_security.models import sqla as fs_models
 from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import UTCDateTime, now_utc
-from app.extensions import db
+from app.extensions import Model, db
 
 fs_models.FsModels.set_db_info(base_model=db.Model)
 
@@ -49,14 +48,14 @@ def translate_permission(language: str) -> str:
     return f"{TRANSLATE}-{language}"
 
 
-class Role(db.Model, fs_models.FsRoleMixin):
+class Role(Model, fs_models.FsRoleMixin):
     __tablename__ = "role"
 
     def __repr__(self) -> str:
         return f"<Role {self.name}>"
 
 
-class User(db.Model, fs_models.FsUserMixin):
+class User(Model, fs_models.FsUserMixin):
     """An account, with its profile and the secret of its calendar feed.
 
     The calendar feed's address ends in a random token: whoever knows it reads the user's
@@ -125,7 +124,7 @@ class User(db.Model, fs_models.FsUserMixin):
         return f"<User {self.id} {self.email}>"
 
 
-class UserSession(db.Model):
+class UserSession(Model):
     """A logged-in browser session, kept on the server so that it can be ended for good.
 
     The session cookie carries a random id; this table keeps only its SHA-256 (``id``), so a

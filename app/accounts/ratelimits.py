@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
+from typing import Any
 
 from flask import Flask, current_app, request
 from flask_babel import gettext
@@ -62,7 +64,8 @@ def init_rate_limits(app: Flask) -> Limiter:
     app.extensions["sched_limiter"] = limiter
     shared = {}
     for endpoint, setting in LIMITED_ENDPOINTS.items():
-        view = app.view_functions.get(endpoint)
+        # Typed as one callable: a union of sync and async views confuses the decorator's type.
+        view: Callable[..., Any] | None = app.view_functions.get(endpoint)
         if view is None:  # the feature is turned off
             continue
         if setting not in shared:
@@ -92,7 +95,8 @@ def init_feed_rate_limit(app: Flask) -> None:
         deduct_when=lambda response: response.status_code in (200, 304),
         error_message=_feed_too_often_message,
     )
-    app.view_functions[FEED_ENDPOINT] = limit(app.view_functions[FEED_ENDPOINT])
+    view: Callable[..., Any] = app.view_functions[FEED_ENDPOINT]  # as in init_rate_limits
+    app.view_functions[FEED_ENDPOINT] = limit(view)
 
 
 def _feed_token_key() -> str:

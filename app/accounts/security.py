@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from flask import Flask, current_app, g, has_request_context, session
 from flask_login import user_logged_in
 from flask_security import (
@@ -31,7 +33,7 @@ class UserDatastore(SQLAlchemyUserDatastore):
         """
         if kwargs.get("active") and not has_request_context():
             kwargs.setdefault("confirmed_at", naive_utcnow())
-        return super().create_user(**kwargs)
+        return cast(User, super().create_user(**kwargs))  # the datastore's user_model
 
 
 user_datastore = UserDatastore(db, User, Role)

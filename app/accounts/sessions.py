@@ -24,12 +24,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
+from typing import cast
 
 from flask import Flask, after_this_request, current_app, has_request_context, request, session
 from flask_login import user_logged_in, user_logged_out
 from flask_login.config import COOKIE_NAME as DEFAULT_REMEMBER_COOKIE_NAME
 from flask_security.signals import password_changed, password_reset
-from sqlalchemy import and_, delete, or_
+from sqlalchemy import CursorResult, and_, delete, or_
 
 from app.accounts.models import User, UserSession
 from app.core.db import now_utc
@@ -44,7 +45,7 @@ LOGIN_KEYS = ("_user_id", "_fresh", "_id", "fs_paa", SESSION_ID_KEY)
 
 def init_sessions(app: Flask) -> None:
     """Check every session-loaded user against the server; start and end sessions with logins."""
-    login_manager = app.login_manager  # Flask-Security's, set up by security.init_app
+    login_manager = app.login_manager  # type: ignore[attr-defined]  # set by security.init_app
     login_manager.user_loader(_checking_session(login_manager.user_callback))
     # Flask-Security also logs in whoever sends an auth token (a JSON login hands one out),
     # on every page: no session row, so logging out or a lock would not end it. The site has
@@ -79,9 +80,9 @@ def end_sessions(user: User, except_current: bool = False) -> None:
 def purge_expired_sessions() -> int:
     """Delete every session row older than PERMANENT_SESSION_LIFETIME, also those of users who
     never log in again; return how many went."""
-    result = db.session.execute(
+    result = cast(CursorResult, db.session.execute(
         delete(UserSession).where(UserSession.created_at <= _oldest_live_start())
-    )
+    ))
     db.session.commit()
     return result.rowcount
 
@@ -92,7 +93,7 @@ def _checking_session(load_user):
     def load_user_of_live_session(user_id: str):
         row = _live_row()
         user = load_user(user_id) if row is not None else None
-        if user is None or user.id != row.user_id:
+        if row is None or user is None or user.id != row.user_id:
             _forget_login()
             return None
         return user

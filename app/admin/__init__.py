@@ -6,7 +6,10 @@ from flask import Blueprint, Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
+from app.admin import appointments, audit, translations, users
+from app.admin.dashboard import DashboardView
 from app.core.gettext import lazy_gettext as _l
+from app.core.http import csp_nonce
 
 # Only carries the admin templates (app/admin/templates) into the app's template search path.
 templates = Blueprint("admin_templates", __name__, template_folder="templates")
@@ -14,10 +17,6 @@ templates = Blueprint("admin_templates", __name__, template_folder="templates")
 
 def init_admin(app: Flask) -> Admin:
     """Build the admin panel and its views for this app (a fresh set each time, as tests need)."""
-    from app.admin import appointments, audit, translations, users
-    from app.admin.views import DashboardView
-    from app.core.http import csp_nonce
-
     admin = Admin(
         name=_l("sched admin"),
         theme=Bootstrap4Theme(base_template="admin/sched_master.html"),

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from babel.dates import format_date, format_interval, format_skeleton
 from flask import abort, flash, redirect
@@ -26,11 +25,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms.validators import InputRequired, StopValidation
 
 from app.accounts.models import APPOINTMENTS_MANAGE, User
-from app.admin.views import SchedModelView
+from app.admin.base import SchedModelView
 from app.core.db import MAX_INT, UTCDateTime, parse_id
 from app.core.filters import date_filter, datetime_filter, nl2br_filter
 from app.core.gettext import lazy_gettext as _l
-from app.core.timezones import is_valid_timezone, user_timezone
+from app.core.timezones import local_days_in_utc, local_midnight, user_timezone, zone_named
 from app.extensions import db
 from app.scheduling.forms import (
     DELETED_MEANWHILE,
@@ -66,12 +65,6 @@ DELETE_CONFLICT = _l(
     "changes, then delete it again if you still want to."
 )
 OWNER_PLACEHOLDER = _l("Type part of an e-mail address or name")
-
-
-def owner_zone(owner: User | None) -> ZoneInfo:
-    """Return the owner's time zone, in which an all-day appointment's days are counted."""
-    name = owner.timezone if owner is not None else None
-    return ZoneInfo(name if is_valid_timezone(name) else "UTC")
 
 
 # --- The owner: an AJAX lookup, never a drop-down of every user ----------------------------
@@ -136,21 +129,22 @@ class AppointmentAdminForm(AppointmentForm):
     """
 
     owner = OwnerField(owner_loader, _l("Owner"), [InputRequired(message=CHOOSE_OWNER)])
-    confirm_overlap = None
+    confirm_overlap = None  # type: ignore[assignment]  # WTForms: None removes the field
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         appointment = kwargs.get("obj")
         if appointment is not None and appointment.all_day:
-            self.start.tz = self.end.tz = owner_zone(appointment.owner)
+            # The owner's zone, in which an all-day appointment's days are counted.
+            self.start.tz = self.end.tz = zone_named(appointment.owner.timezone)
 
     def validate(self, extra_validators=None) -> bool:
         if not super().validate(extra_validators):
             return False
         if self.all_day.data:
-            zone = owner_zone(self.owner.data)
-            self.start.data = datetime.combine(self.start.data.date(), time.min, tzinfo=zone)
-            self.end.data = datetime.combine(self.end.data.date(), time.min, tzinfo=zone)
+            zone = zone_named(self.owner.data.timezone)  # chosen: validation ensured it
+            self.start.data = local_midnight(self.start.data.date(), zone)
+            self.end.data = local_midnight(self.end.data.date(), zone)
         return True
 
     def __iter__(self):
@@ -182,21 +176,14 @@ class StartDaysFilter(DateBetweenFilter):
     Days outside the calendar's years are refused for every list (SchedModelView)."""
 
     def apply(self, query, value, alias=None):
-        start, end = local_days_in_utc(*value)
+        first, last = value
+        start, end = local_days_in_utc(first, last, user_timezone())
         column = self.get_column(alias)
         return query.filter(column >= start, column < end)
 
     def url_value(self, first: date, last: date) -> str:
         """Return the filter's URL value for these days, as its date range picker writes it."""
         return f"{first.isoformat()} to {last.isoformat()}"
-
-
-def local_days_in_utc(first: date, last: date) -> tuple[datetime, datetime]:
-    """Return the UTC [start, end) of the viewer's days from ``first`` to ``last``."""
-    zone = user_timezone()
-    start = datetime.combine(first, time.min, tzinfo=zone)
-    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
-    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
 
 
 # --- Columns as people read them -----------------------------------------------------------
@@ -207,7 +194,7 @@ def _owner_email(view, context, model, name) -> str:
 
 
 def _owners_day(model, name) -> date:
-    return getattr(model, name).astimezone(owner_zone(model.owner)).date()
+    return getattr(model, name).astimezone(zone_named(model.owner.timezone)).date()
 
 
 def _when(view, context, model, name) -> str:
@@ -456,7 +443,7 @@ class AppointmentAdmin(SchedModelView):
 
     def render(self, template, **kwargs):
         form = kwargs.get("form")
-        if template == self.edit_template and isinstance(form, EditsVersion):
+        if template == self.edit_template and isinstance(form, AppointmentAdminEditForm):
             # As the public edit page answers: a refused stale edit 409, a form without its
             # version 400.
             if form.refused_as_stale:
@@ -497,7 +484,9 @@ class AppointmentAdmin(SchedModelView):
         flt, index = self.start_days_filter, self._date_filter_index
         active = view_args.filters or []
         others = [chosen for chosen in active if chosen[0] != index]
-        ranges = [flt.clean(value) for idx, _name, value in active if idx == index]
+        ranges: list[tuple[date, date]] = [
+            flt.clean(value) for idx, _name, value in active if idx == index
+        ]
 
         def link(label: str, days: tuple[date, date] | None) -> DateLink:
             filters = list(others)
@@ -575,7 +564,7 @@ class AppointmentAdmin(SchedModelView):
                 name="inner_periods",
             )
             .data([
-                (number, *local_days_in_utc(*_period(first, depth)))
+                (number, *local_days_in_utc(*_period(first, depth), zone))
                 for number, first in enumerate(firsts[1:-1], start=1)
             ])
             .cte()  # SQLite names a VALUES list's columns only in a WITH clause
@@ -589,7 +578,8 @@ class AppointmentAdmin(SchedModelView):
     def filtered_query(self, view_args):
         """Return the list's query with its search and filters, unsorted and unpaged."""
         # The same steps as Flask-Admin's get_list, without its sorting, paging and eager joins.
-        query, joins = self.get_query(), {}
+        query = self.get_query()
+        joins: dict = {}
         if self._search_supported and view_args.search:
             query, _, joins, _ = self._apply_search(query, None, joins, {}, view_args.search)
         if view_args.filters and self._filters:

@@ -4,13 +4,13 @@ What is recorded, and how, is ``app.audit.recording``'s."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
 from typing import NamedTuple
 
 from flask import Flask, get_template_attribute
 from flask_admin.contrib.sqla.filters import DateBetweenFilter, FilterEqual, FilterLike
 
 from app.accounts.models import AUDIT_READ
+from app.admin.base import SchedModelView
 from app.audit.models import AuditEntry
 from app.audit.recording import (
     ACCOUNT_LOCKED,
@@ -27,7 +27,7 @@ from app.audit.recording import (
 )
 from app.core.filters import datetime_filter
 from app.core.gettext import lazy_gettext as _l
-from app.core.timezones import user_timezone
+from app.core.timezones import local_days_in_utc, user_timezone
 from app.extensions import db
 
 # How much of a changed value the list shows; the details show it whole.
@@ -148,70 +148,66 @@ class CreatedBetweenFilter(DateBetweenFilter):
 
     def apply(self, query, value, alias=None):
         first, last = value
-        zone = user_timezone()
-        start = datetime.combine(first, time.min, tzinfo=zone)
-        end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
+        start, end = local_days_in_utc(first, last, user_timezone())
         column = self.get_column(alias)
         return query.filter(column >= start, column < end)
 
 
+class AuditLogView(SchedModelView):
+    """The log, newest first, with filters; nobody may create, edit or delete an entry."""
+
+    read_permission = AUDIT_READ
+    write_permission = None
+    can_view_details = True
+    # SchedModelView's page size of 25 must be one of the sizes offered, or Flask-Admin warns.
+    page_size_options = (25, 50, 100)
+
+    column_list = (
+        "created", "actor_email", "action", "object_type", "object_repr", "changes", "ip",
+    )
+    column_details_list = (
+        "created", "actor_email", "action", "object_type", "object_id", "object_repr",
+        "changes", "ip",
+    )
+    column_labels = {
+        "created": _l("When"),
+        "actor_email": _l("Who"),
+        "action": _l("What"),
+        "object_type": _l("Object type"),
+        "object_id": _l("Object ID"),
+        "object_repr": _l("Object"),
+        "changes": _l("Changes"),
+        "ip": _l("IP address"),
+    }
+    column_default_sort = [("created", True), ("id", True)]
+    column_sortable_list = ("created", "actor_email", "action", "object_type")
+    column_searchable_list = ("object_repr", "actor_email")
+    column_filters = (
+        FilterLike(AuditEntry.actor_email, _l("Who")),
+        FilterEqual(
+            AuditEntry.object_type, _l("Object type"), options=list(OBJECT_TYPE_LABELS.items())
+        ),
+        FilterEqual(AuditEntry.action, _l("What"), options=list(ACTION_LABELS.items())),
+        CreatedBetweenFilter(AuditEntry.created, _l("When")),
+    )
+    named_filter_urls = True
+    column_formatters = {
+        "created": _format_created,
+        "action": _format_action,
+        "object_type": _format_object_type,
+        "changes": _changes_formatter(LIST_VALUE_LENGTH),
+    }
+    column_formatters_detail = {
+        **column_formatters,
+        "created": _format_created_in_full,
+        "changes": _changes_formatter(None),
+    }
+
+    def get_filter_arg(self, index, flt) -> str:
+        """Name a filter in URLs after its column, which is never translated."""
+        return flt.column.key
+
+
 def add_views(admin) -> None:
     """Add the read-only audit log view to the admin panel."""
-    # Imported here: app.admin.views imports this module for its hooks.
-    from app.admin.views import SchedModelView
-
-    class AuditLogView(SchedModelView):
-        """The log, newest first, with filters; nobody may create, edit or delete an entry."""
-
-        read_permission = AUDIT_READ
-        write_permission = None
-        can_view_details = True
-        # SchedModelView's page size of 25 must be one of the sizes offered, or Flask-Admin warns.
-        page_size_options = (25, 50, 100)
-
-        column_list = (
-            "created", "actor_email", "action", "object_type", "object_repr", "changes", "ip",
-        )
-        column_details_list = (
-            "created", "actor_email", "action", "object_type", "object_id", "object_repr",
-            "changes", "ip",
-        )
-        column_labels = {
-            "created": _l("When"),
-            "actor_email": _l("Who"),
-            "action": _l("What"),
-            "object_type": _l("Object type"),
-            "object_id": _l("Object ID"),
-            "object_repr": _l("Object"),
-            "changes": _l("Changes"),
-            "ip": _l("IP address"),
-        }
-        column_default_sort = [("created", True), ("id", True)]
-        column_sortable_list = ("created", "actor_email", "action", "object_type")
-        column_searchable_list = ("object_repr", "actor_email")
-        column_filters = (
-            FilterLike(AuditEntry.actor_email, _l("Who")),
-            FilterEqual(
-                AuditEntry.object_type, _l("Object type"), options=list(OBJECT_TYPE_LABELS.items())
-            ),
-            FilterEqual(AuditEntry.action, _l("What"), options=list(ACTION_LABELS.items())),
-            CreatedBetweenFilter(AuditEntry.created, _l("When")),
-        )
-        named_filter_urls = True
-        column_formatters = {
-            "created": _format_created,
-            "action": _format_action,
-            "object_type": _format_object_type,
-            "changes": _changes_formatter(LIST_VALUE_LENGTH),
-        }
-        column_formatters_detail = {
-            **column_formatters,
-            "created": _format_created_in_full,
-            "changes": _changes_formatter(None),
-        }
-
-        def get_filter_arg(self, index, flt) -> str:
-            """Name a filter in URLs after its column, which is never translated."""
-            return flt.column.key
-
     admin.add_view(AuditLogView(AuditEntry, db, name=_l("Audit log"), endpoint="audit"))

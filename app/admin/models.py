@@ -9,10 +9,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
 from app.core.db import UTCDateTime, now_utc
-from app.extensions import db
+from app.extensions import Model
 
 
-class TranslationEdit(db.Model):
+class TranslationEdit(Model):
     """One change to a catalog entry, made in the translation console: kept to show and revert."""
 
     __tablename__ = "translation_edit"

@@ -15,9 +15,10 @@ import gettext as gnu_gettext
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import cast
 
 from babel.messages.catalog import Catalog, Message
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, send_file, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -25,7 +26,6 @@ from flask_security import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, FileSize
 from sqlalchemy import select
-from werkzeug.wrappers import Response
 from wtforms import BooleanField, FieldList, HiddenField, TextAreaField
 
 from app.accounts.models import ADMIN_PANEL, TRANSLATE, translate_permission
@@ -77,7 +77,7 @@ def plural_examples(catalog: Catalog) -> list[str]:
     except (ValueError, SyntaxError):
         return [str(index) for index in range(catalog.num_plurals)]
     examples: list[list[int]] = [[] for _ in range(catalog.num_plurals)]
-    for number in range(0, 1001):
+    for number in range(1001):
         form = choose(number)
         if form < len(examples) and len(examples[form]) < 4:
             examples[form].append(number)
@@ -119,8 +119,8 @@ class RevertForm(FlaskForm):
 
 def padded_forms(catalog: Catalog, message: Message) -> list[str]:
     if not message.pluralizable:
-        return [message.string or ""]
-    forms = list(message.string)[: catalog.num_plurals]
+        return catalogs.forms(message)
+    forms = catalogs.forms(message)[: catalog.num_plurals]
     return forms + [""] * (catalog.num_plurals - len(forms))
 
 
@@ -192,7 +192,7 @@ class TranslationConsole(PermissionRequired, BaseView):
 
     @expose("/")
     def index(self):
-        languages = []
+        languages: list[tuple[str, catalogs.Progress | None]] = []
         for code in allowed_languages():
             try:
                 catalog = catalogs.read_catalog(catalogs.po_path(code), code)
@@ -321,11 +321,16 @@ class TranslationConsole(PermissionRequired, BaseView):
         path = catalogs.po_path(language)
         if not path.exists():
             abort(404)
-        return Response(
-            path.read_bytes(),
+        response = send_file(
+            path,
             mimetype="text/x-gettext-translation",
-            headers={"Content-Disposition": f'attachment; filename="sched-{language}.po"'},
+            as_attachment=True,
+            download_name=f"sched-{language}.po",
+            max_age=0,
         )
+        response.cache_control.private = True  # a catalog being edited: kept by no cache
+        response.cache_control.no_store = True
+        return response
 
     @expose("/<language>/upload", methods=("POST",))
     def upload(self, language: str):
@@ -412,7 +417,7 @@ class _Unchanged(Exception):
 
 
 def _texts(message: Message) -> list[str]:
-    source = list(message.id) if message.pluralizable else [message.id]
+    source = list(message.id) if message.pluralizable else [cast(str, message.id)]
     return source + catalogs.forms(message) + [message.context or ""]
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TypeGuard
 
 from flask import current_app, flash, g
 from flask_admin.actions import action
@@ -12,8 +14,8 @@ from flask_admin.contrib.sqla.fields import QuerySelectMultipleField
 from flask_admin.contrib.sqla.filters import BooleanEqualFilter, FilterEqual
 from flask_admin.form import Select2Widget
 from flask_admin.model import typefmt
-from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_security import current_user, hash_password, naive_utcnow
 from flask_security.forms import EmailValidation
 from flask_security.recoverable import send_reset_password_instructions
@@ -46,11 +48,13 @@ from app.accounts.models import (
 )
 from app.accounts.security import user_datastore
 from app.accounts.sessions import end_sessions
-from app.admin.views import SchedModelView
+from app.admin.base import SchedModelView
 from app.audit import recording as audit
 from app.core.db import parse_id
 from app.core.filters import datetime_filter
 from app.core.gettext import lazy_gettext as _l
+from app.core.i18n import in_language_of
+from app.core.timezones import UTC
 from app.core.validators import NoControlCharacters, strip_whitespace
 from app.extensions import db
 from app.scheduling.models import Appointment
@@ -95,19 +99,20 @@ def _rights(roles) -> set[str]:
     return {p for role in roles for p in (role.permissions or ()) if p in OWN_ADMIN_RIGHTS}
 
 
-def _is_current_user(user: User | None) -> bool:
-    return user is not None and user.id is not None and user.id == current_user.id
+def _is_current_user(user: User | None) -> TypeGuard[User]:
+    user_id: int | None = None if user is None else user.id  # None until a new user is saved
+    return user_id is not None and user_id == current_user.id
 
 
 def _ids(ids) -> list[int]:
     """Turn the row ids an action receives into primary keys (SchedModelView checked them)."""
-    return [parse_id(value) for value in ids]
+    return [key for value in ids if (key := parse_id(value)) is not None]
 
 
 def _utc_iso(value: datetime) -> str:
     """Flask-Security keeps naive UTC; exports say so."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value.isoformat(timespec="seconds")
 
 
@@ -132,7 +137,8 @@ class RolesField(QuerySelectMultipleField):
             yield Choice(pk, self.get_label(role), role in self.data, {})
 
     def pre_validate(self, form) -> None:
-        self.data  # matches the submitted ids to roles, noting any that match none
+        # Reading data matches the submitted ids to roles, noting any that match none.
+        self.data  # noqa: B018 (read for that effect)
         super().pre_validate(form)
 
 
@@ -309,7 +315,7 @@ def _appointment_count_formatter(view, context, model, name) -> int:
         return counts[model.id]
     return db.session.scalar(
         select(func.count()).select_from(Appointment).where(Appointment.owner_id == model.id)
-    )
+    ) or 0  # a count is never NULL
 
 
 def _locked_until_formatter(view, context, model, name) -> str:
@@ -492,7 +498,7 @@ class UserAdmin(SchedModelView):
 
     # --- Actions -------------------------------------------------------------------------------
 
-    def _selected_users(self, ids) -> list[User]:
+    def _selected_users(self, ids) -> Sequence[User]:
         return db.session.scalars(select(User).where(User.id.in_(_ids(ids)))).all()
 
     @action(
@@ -545,7 +551,9 @@ class UserAdmin(SchedModelView):
                 changed.append(user)
         db.session.commit()
         flash(
-            ngettext("%(num)d account was unlocked.", "%(num)d accounts were unlocked.", len(changed)),
+            ngettext(
+                "%(num)d account was unlocked.", "%(num)d accounts were unlocked.", len(changed)
+            ),
             "success",
         )
 
@@ -559,8 +567,7 @@ class UserAdmin(SchedModelView):
         active = [user for user in users if user.active]
         for user in active:
             # The e-mail speaks the recipient's language, not the admin's.
-            language = user.locale if user.locale in current_app.config["LANGUAGES"] else None
-            with force_locale(language):
+            with in_language_of(user):
                 send_reset_password_instructions(user)
         db.session.commit()  # whatever the signal's receivers recorded
         flash(

@@ -9,10 +9,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
 from app.core.db import UTCDateTime, now_utc
-from app.extensions import db
+from app.extensions import Model
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """One recorded event; never edited, and kept when its actor's account is deleted."""
 
     __tablename__ = "audit_entry"

@@ -1,15 +1,16 @@
 """The audit log's records: changes made in the admin panel, field by field, and account events
 (logins, failed logins, password changes...), each with who, when and from where.
 
-Features record here (the lockout records a locked account); the admin panel shows the log
-(app/admin/audit.py). Secrets never reach it.
+Features tell what happened through signals, which this module listens to (Flask-Security's for
+logins and passwords, app/accounts/signals.py for a locked account); the admin panel records its
+changes here and shows the log (app/admin/audit.py). Secrets never reach it.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Flask, after_this_request, has_request_context, request
@@ -27,6 +28,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import Mapper, RelationshipDirection
 from sqlalchemy.orm.base import NO_VALUE
 
+from app.accounts.signals import account_locked
 from app.audit.models import AuditEntry
 from app.extensions import db
 
@@ -60,11 +62,6 @@ READABLE_ATTRIBUTES = ("title", "email", "name")
 # ---------------------------------------------------------------------------------------------
 # Recording
 # ---------------------------------------------------------------------------------------------
-
-
-def record_event(action: str, obj) -> None:
-    """Record something that happened to ``obj`` (an account locked, say), before the commit."""
-    _add_entry(action, obj)
 
 
 def record_change(model, created: bool) -> None:
@@ -171,7 +168,7 @@ def _snapshot(model, loaded_only: bool) -> dict[str, Any]:
     send (server defaults after an insert) instead of querying for them.
     """
     state = inspect(model)
-    values = {}
+    values: dict[str, Any] = {}
     for name in _audited_attributes(state.mapper, with_foreign_keys=False):
         value = state.attrs[name].loaded_value if loaded_only else getattr(model, name)
         if value is NO_VALUE or value is None:
@@ -206,7 +203,7 @@ def _differences(model) -> dict[str, Any]:
         and not (name in relationships and relationships[name].uselist)
     ]
     stored = _stored_values(model, unloaded)
-    changes = {}
+    changes: dict[str, Any] = {}
     for name, history in histories.items():
         if name in NOTED_SECRETS:
             changes[name] = None
@@ -238,12 +235,15 @@ def _stored_values(model, names: list[str]) -> dict[str, Any]:
         return {}
     row = db.session.execute(
         select(*columns.values()).where(
-            *(column == value for column, value in zip(mapper.primary_key, state.identity))
+            *(
+                column == value
+                for column, value in zip(mapper.primary_key, state.identity, strict=True)
+            )
         )
     ).one_or_none()
     if row is None:
         return {}
-    values = dict(zip(columns, row))
+    values = dict(zip(columns, row, strict=True))
     for name, value in values.items():
         if name in mapper.relationships and value is not None:
             values[name] = db.session.get(mapper.relationships[name].mapper.class_, value)
@@ -256,8 +256,8 @@ def _as_text(value) -> str | list[str]:
         return ""
     if isinstance(value, datetime):
         if value.tzinfo is None:  # Flask-Security's own columns hold naive UTC
-            value = value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc).isoformat()
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).isoformat()
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, enum.Enum):
@@ -265,7 +265,7 @@ def _as_text(value) -> str | list[str]:
     if isinstance(value, db.Model):
         return describe(value)
     if isinstance(value, (list, tuple, set, frozenset)):
-        texts = [_as_text(item) for item in value]
+        texts: list[Any] = [_as_text(item) for item in value]  # texts, or lists for nested ones
         return sorted(texts) if any(isinstance(item, db.Model) for item in value) else texts
     return str(value)
 
@@ -276,7 +276,7 @@ def _as_text(value) -> str | list[str]:
 
 
 def init_audit(app: Flask) -> None:
-    """Connect Flask-Security's signals (logins, failed logins, password changes) to the log."""
+    """Connect the account signals (logins, failed logins, password changes, locks) to the log."""
     # Connected per app: blinker holds the app weakly, so receivers go away with it.
     user_authenticated.connect(_on_login, sender=app)
     user_failed_authn.connect(_on_failed_login, sender=app)
@@ -285,6 +285,7 @@ def init_audit(app: Flask) -> None:
     reset_password_instructions_sent.connect(_on_reset_sent, sender=app)
     user_registered.connect(_on_registered, sender=app)
     user_confirmed.connect(_on_confirmed, sender=app)
+    account_locked.connect(_on_account_locked, sender=app)
 
 
 def _on_login(sender, user, authn_via=None, **extra) -> None:
@@ -322,6 +323,10 @@ def _on_registered(sender, user, **extra) -> None:
 
 def _on_confirmed(sender, user, **extra) -> None:
     _add_entry(CONFIRM, user, actor=user)
+
+
+def _on_account_locked(sender, user, **extra) -> None:
+    _add_entry(ACCOUNT_LOCKED, user)  # committed by the lockout
 
 
 def _commit(response):

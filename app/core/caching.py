@@ -30,6 +30,8 @@ def static_version(app: Flask, filename: str) -> str | None:
 
     Read again only when the file's size or modification time changes (an edit in development).
     """
+    if app.static_folder is None:  # never with the "static" endpoint, which needs the folder
+        return None
     path = safe_join(app.static_folder, filename)
     if path is None:
         return None

@@ -17,12 +17,13 @@ import os
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
-from babel.messages.catalog import Catalog, Message
+from babel.messages.catalog import PYTHON_FORMAT, Catalog, Message
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 from flask import Flask, current_app
@@ -36,10 +37,10 @@ DOMAIN = "messages"
 SOURCE_LANGUAGE = "en"  # the language the strings are written in
 PO_WIDTH = 76  # pybabel's line width, so that files saved here and by pybabel do not churn
 
-# %(name)s, %s, %d ... (not %%), and {name} / {0} as in str.format.
-PERCENT_PLACEHOLDER = re.compile(
-    r"%(?:\((?P<name>[^)]*)\))?[#0 +-]*(?:\d+|\*)?(?:\.\d+)?(?P<type>[a-zA-Z%])"
-)
+# %(name)s, %s, %d ... and %% as Babel reads them (its python-format checker's own pattern),
+# and {name} / {0} as in str.format.
+PERCENT_PLACEHOLDER = PYTHON_FORMAT
+PERCENT_TYPE = 3  # the pattern's group holding the conversion: "s", "d" ... or "%"
 BRACE_PLACEHOLDER = re.compile(r"\{(?P<name>[A-Za-z_][\w.]*|\d*)(?:![rsa])?(?::[^{}]*)?\}")
 # What a browser reads as the start of a tag, a comment or a declaration: "<" then a letter,
 # "/", "!" or "?" ("a < b" is text).
@@ -63,7 +64,7 @@ def placeholders(text: str) -> Counter[str]:
     """The placeholders in ``text``, each as written (``%(name)s``, ``%s``, ``{name}``)."""
     found: Counter[str] = Counter()
     for match in PERCENT_PLACEHOLDER.finditer(text):
-        if match["type"] != "%":
+        if match.group(PERCENT_TYPE) != "%":
             found[match.group(0)] += 1
     for match in BRACE_PLACEHOLDER.finditer(text.replace("{{", "").replace("}}", "")):
         found[match.group(0)] += 1
@@ -148,18 +149,24 @@ def _positional(found: Counter[str]) -> Counter[str]:
     return Counter({k: v for k, v in found.items() if not k.startswith("%(") and k[1:2] != "{"})
 
 
+# Babel types a message's id and string as a text or a sequence of texts alike; ``pluralizable``
+# says which: (singular, plural) and one form per plural, or one text each.
+
+
 def message_problems(message: Message) -> list[str]:
     """Problems of every form of a message's translation (empty forms are not checked)."""
     if message.pluralizable:
-        singular, plural = message.id
+        singular, plural = cast(tuple[str, str], message.id)
         problems = []
-        for index, form in enumerate(message.string):
+        for index, form in enumerate(cast(Sequence[str], message.string)):
             if form:
                 source = singular if index == 0 else plural
                 # Languages whose first form is not only for 1 may still say the count there.
                 problems += translation_problems(source, form, plural_form=index == 0)
         return list(dict.fromkeys(problems))
-    return translation_problems(message.id, message.string) if message.string else []
+    if not message.string:
+        return []
+    return translation_problems(cast(str, message.id), cast(str, message.string))
 
 
 # --- Entries ------------------------------------------------------------------------------------
@@ -167,7 +174,8 @@ def message_problems(message: Message) -> list[str]:
 
 def entry_id(message: Message) -> tuple[str, str | None]:
     """What identifies a message in a catalog: its (singular) source text and its context."""
-    return (message.id[0] if message.pluralizable else message.id), message.context
+    source = message.id[0] if message.pluralizable else message.id
+    return cast(str, source), message.context
 
 
 def message_key(message: Message) -> str:
@@ -178,7 +186,9 @@ def message_key(message: Message) -> str:
 
 
 def forms(message: Message) -> list[str]:
-    return list(message.string) if message.pluralizable else [message.string or ""]
+    if message.pluralizable:
+        return list(cast(Sequence[str], message.string))
+    return [cast(str, message.string) or ""]
 
 
 def is_translated(message: Message) -> bool:
@@ -377,7 +387,7 @@ class LiveDomain(Domain):
     def refresh() -> None:
         cache = current_app.extensions["sched_catalogs"]
         directory = translations_dir()
-        signature = []
+        signature: list[tuple[int, int, int] | None] = []
         for language in current_app.config["LANGUAGES"]:
             try:
                 stat = mo_path(language, directory).stat()

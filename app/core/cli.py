@@ -109,8 +109,8 @@ def check_catalogs(directory: Path, languages: list[str]) -> list[str]:
                 problems.append(f"{where}: untranslated {key[0]!r}")
             for problem in catalogs.message_problems(message):
                 problems.append(f"{where}: {key[0]!r}: {problem}")
-            for error in message.check(catalog):
-                problems.append(f"{where}: {key[0]!r}: {error}")
+            for check_error in message.check(catalog):
+                problems.append(f"{where}: {key[0]!r}: {check_error}")
     return problems
 
 

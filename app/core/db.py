@@ -1,14 +1,17 @@
-"""The declarative base, the UTC column type and database set-up shared by every model."""
+"""The declarative base, the UTC column type and database set-up shared by every model, and
+which database errors mean it cannot serve now."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
 from sqlalchemy import DateTime, Engine, MetaData, event
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -46,7 +49,7 @@ def parse_id(value: object) -> int | None:
 
 def now_utc() -> datetime:
     """Return the current time, timezone-aware in UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator):
@@ -60,7 +63,7 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError(f"naive datetime {value!r} given to a UTC column")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         # SQLite keeps no offset: store the UTC wall time.
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
@@ -68,8 +71,8 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 # Milliseconds a SQLite connection waits for another's write lock before it gives up.
@@ -90,6 +93,70 @@ def _configure_sqlite(dbapi_connection, connection_record) -> None:
     cursor.close()
 
 
+# --- The database cannot serve now: which errors say so (app/core/errors.py answers 503) ---
+
+# PostgreSQL SQLSTATE classes that say the server cannot serve now, whatever was asked:
+# 08 connection lost or refused, 53 insufficient resources (disk full, out of memory, too many
+# connections), 57 operator intervention (shutting down, starting up, statement cancelled),
+# 58 system error (I/O).
+UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57", "58")
+UNAVAILABLE_SQLSTATES = {
+    "25006",  # read_only_sql_transaction: a read-only database, or a standby after a fail-over
+    "55P03",  # lock_not_available: a lock still held when lock_timeout ran out
+}
+# SQLite's primary result codes for the same situations (an extended code's low byte is one).
+UNAVAILABLE_SQLITE_CODES = {
+    sqlite3.SQLITE_BUSY,  # "database is locked": still locked when busy_timeout ran out
+    sqlite3.SQLITE_LOCKED,
+    sqlite3.SQLITE_READONLY,  # "attempt to write a readonly database"
+    sqlite3.SQLITE_IOERR,
+    sqlite3.SQLITE_FULL,  # "database or disk is full"
+    sqlite3.SQLITE_CANTOPEN,  # the file or its folder is gone (an unmounted disk)
+}
+MAX_REASON_LENGTH = 200
+
+
+def database_unavailable_reason(error: BaseException | None) -> str | None:
+    """Say why the database cannot serve now, for the log; None when ``error`` is another one.
+
+    Only the driver's error code and first line go into the reason, never the statement or
+    its parameters (which may hold a session token or a password hash).
+    """
+    if isinstance(error, PoolTimeoutError):
+        return "every pooled connection is busy"
+    if not isinstance(error, DBAPIError):
+        return None
+    driver_error = error.orig
+    if isinstance(driver_error, sqlite3.Error):
+        code = getattr(driver_error, "sqlite_errorcode", None)
+        if code is None or code & 0xFF not in UNAVAILABLE_SQLITE_CODES:
+            return None
+        return database_error_summary(error)
+    sqlstate = getattr(driver_error, "sqlstate", None)  # psycopg's errors carry it
+    if sqlstate is None:
+        # No answer from the server at all: refused, cut off, or the connection found dead.
+        if error.connection_invalidated or isinstance(error, OperationalError):
+            return database_error_summary(error)
+        return None
+    if sqlstate[:2] in UNAVAILABLE_SQLSTATE_CLASSES or sqlstate in UNAVAILABLE_SQLSTATES:
+        return database_error_summary(error)
+    return None
+
+
+def database_error_summary(error: DBAPIError) -> str:
+    """The driver's error code and the first line of its message, for the log: never the
+    statement or its parameters, nor PostgreSQL's DETAIL line (which quotes the values)."""
+    driver_error = error.orig
+    if isinstance(driver_error, sqlite3.Error):
+        code = getattr(driver_error, "sqlite_errorname", None) or type(driver_error).__name__
+    elif sqlstate := getattr(driver_error, "sqlstate", None):
+        code = f"SQLSTATE {sqlstate}"
+    else:
+        code = type(driver_error).__name__
+    lines = str(driver_error).strip().splitlines() or [""]
+    return f"{code}: {lines[0][:MAX_REASON_LENGTH]}"
+
+
 def close_session(exception: BaseException | None = None) -> None:
     """End the request's session, even on a connection the database server has just cut.
 
@@ -97,8 +164,6 @@ def close_session(exception: BaseException | None = None) -> None:
     not turn it into an error, which uWSGI would send as a cut-off answer. Closing throws the
     dead connection away; Flask-SQLAlchemy's own teardown then finds the session closed.
     """
-    from app.core.errors import database_unavailable_reason
-
     try:
         current_app.extensions["sqlalchemy"].session.close()
     except SQLAlchemyError as error:

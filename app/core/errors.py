@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from flask import (
     Flask,
+    Response,
     before_render_template,
     current_app,
     g,
@@ -15,7 +14,7 @@ from flask import (
 )
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import (
     HTTPException,
@@ -25,6 +24,7 @@ from werkzeug.exceptions import (
 )
 from wtforms.form import BaseForm
 
+from app.core.db import database_unavailable_reason
 from app.core.gettext import lazy_gettext as _l
 from app.extensions import db
 
@@ -61,11 +61,10 @@ def wants_json() -> bool:
 def handle_http_error(error: HTTPException):
     if error.response is not None:
         return error.response
-    if isinstance(error, InternalServerError) and database_unavailable_reason(
-        error.original_exception
-    ):
+    original = error.original_exception if isinstance(error, InternalServerError) else None
+    if isinstance(original, Exception) and database_unavailable_reason(original):
         # Raised outside the view and its handlers (opening or saving the session, say).
-        return handle_database_error(error.original_exception)
+        return handle_database_error(original)
     if isinstance(error, SecurityError):
         # A host name the site does not serve: nothing may be built from it (no page, no links).
         text = gettext("Bad request: unknown host.")
@@ -76,6 +75,7 @@ def handle_http_error(error: HTTPException):
         message = CSRF_TEXT
     elif error.description != type(error).description:
         message = error.description  # a reason given by our code, already in the user's language
+    response: Response | str
     if wants_json():
         response = jsonify(error={"code": code, "title": str(title), "message": str(message)})
     else:
@@ -91,68 +91,6 @@ def handle_http_error(error: HTTPException):
 
 # Seconds a client is asked to wait before trying again (a PostgreSQL restart takes a few).
 RETRY_AFTER_SECONDS = 5
-
-# PostgreSQL SQLSTATE classes that say the server cannot serve now, whatever was asked:
-# 08 connection lost or refused, 53 insufficient resources (disk full, out of memory, too many
-# connections), 57 operator intervention (shutting down, starting up, statement cancelled),
-# 58 system error (I/O).
-UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57", "58")
-UNAVAILABLE_SQLSTATES = {
-    "25006",  # read_only_sql_transaction: a read-only database, or a standby after a fail-over
-    "55P03",  # lock_not_available: a lock still held when lock_timeout ran out
-}
-# SQLite's primary result codes for the same situations (an extended code's low byte is one).
-UNAVAILABLE_SQLITE_CODES = {
-    sqlite3.SQLITE_BUSY,  # "database is locked": still locked when busy_timeout ran out
-    sqlite3.SQLITE_LOCKED,
-    sqlite3.SQLITE_READONLY,  # "attempt to write a readonly database"
-    sqlite3.SQLITE_IOERR,
-    sqlite3.SQLITE_FULL,  # "database or disk is full"
-    sqlite3.SQLITE_CANTOPEN,  # the file or its folder is gone (an unmounted disk)
-}
-MAX_REASON_LENGTH = 200
-
-
-def database_unavailable_reason(error: BaseException | None) -> str | None:
-    """Say why the database cannot serve now, for the log; None when ``error`` is another one.
-
-    Only the driver's error code and first line go into the reason, never the statement or
-    its parameters (which may hold a session token or a password hash).
-    """
-    if isinstance(error, PoolTimeoutError):
-        return "every pooled connection is busy"
-    if not isinstance(error, DBAPIError):
-        return None
-    driver_error = error.orig
-    if isinstance(driver_error, sqlite3.Error):
-        code = getattr(driver_error, "sqlite_errorcode", None)
-        if code is None or code & 0xFF not in UNAVAILABLE_SQLITE_CODES:
-            return None
-        return database_error_summary(error)
-    sqlstate = getattr(driver_error, "sqlstate", None)  # psycopg's errors carry it
-    if sqlstate is None:
-        # No answer from the server at all: refused, cut off, or the connection found dead.
-        if error.connection_invalidated or isinstance(error, OperationalError):
-            return database_error_summary(error)
-        return None
-    if sqlstate[:2] in UNAVAILABLE_SQLSTATE_CLASSES or sqlstate in UNAVAILABLE_SQLSTATES:
-        return database_error_summary(error)
-    return None
-
-
-def database_error_summary(error: DBAPIError) -> str:
-    """The driver's error code and the first line of its message, for the log: never the
-    statement or its parameters, nor PostgreSQL's DETAIL line (which quotes the values)."""
-    driver_error = error.orig
-    if isinstance(driver_error, sqlite3.Error):
-        code = getattr(driver_error, "sqlite_errorname", None) or type(driver_error).__name__
-    elif sqlstate := getattr(driver_error, "sqlstate", None):
-        code = f"SQLSTATE {sqlstate}"
-    else:
-        code = type(driver_error).__name__
-    lines = str(driver_error).strip().splitlines() or [""]
-    return f"{code}: {lines[0][:MAX_REASON_LENGTH]}"
-
 
 def handle_database_error(error: Exception):
     """Answer 503 with Retry-After when the database cannot serve; leave other errors be.
@@ -193,7 +131,8 @@ def _roll_back() -> None:
 
 
 def _treat_as_visitor() -> None:
-    g._login_user = current_app.login_manager.anonymous_user()
+    login_manager = current_app.login_manager  # type: ignore[attr-defined]  # Flask-Security's
+    g._login_user = login_manager.anonymous_user()
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
-"""Template helpers: the book's filters, formatted by Babel in the viewer's language and time zone."""
+"""Template helpers: the book's filters, formatted by Babel in the viewer's language and
+time zone."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
 from babel.dates import format_interval, format_skeleton, format_time
 from babel.lists import format_list
@@ -22,8 +23,8 @@ _UNITS = (("day", 86400), ("hour", 3600), ("minute", 60))
 DAY_SKELETON = "yMMMEd"
 
 
-def date_filter(value: datetime | None, format: str = "medium") -> str:
-    """Format the viewer's local date of an aware datetime."""
+def date_filter(value: date | None, format: str = "medium") -> str:
+    """Format the viewer's local date of an aware datetime, or a date as it is."""
     return "" if value is None else format_date(value, format=format)
 
 

@@ -47,7 +47,8 @@ def translation_markup(translation: str, *sources: str) -> Markup:
     for match in TAG.finditer(translation):
         parts.append(escape(translation[position : match.start()]))
         tag = match.group(0)
-        parts.append(Markup(tag) if " ".join(tag.split()) in allowed else escape(tag))
+        kept = " ".join(tag.split()) in allowed
+        parts.append(Markup(tag) if kept else escape(tag))  # noqa: S704 (a source's own tag)
         position = match.end()
     parts.append(escape(translation[position:]))
     return Markup("").join(parts)
@@ -59,6 +60,9 @@ class Translation(str):
     ``fallback`` is the source text used instead when the translation cannot be formatted (a
     placeholder the source lacks, a stray ``%``): a broken catalog shows English, not an error.
     """
+
+    fallback: str
+    sources: tuple[str, ...]
 
     def __new__(cls, text: str, fallback: str, *sources: str) -> Translation:
         translation = super().__new__(cls, text)
@@ -77,9 +81,10 @@ def formatted(translation: str, fallback: str, variables: dict, markup: bool = F
     (trusted) source kept, the values escaped by ``Markup %``.
     """
     try:
-        return (Markup(translation) if markup else translation) % variables
+        text = Markup(translation) if markup else translation  # noqa: S704 (its __html__ escapes)
+        return text % variables
     except (KeyError, ValueError, TypeError):
-        return (Markup(fallback) if markup else fallback) % variables
+        return (Markup(fallback) if markup else fallback) % variables  # noqa: S704 (the source)
 
 
 class LazyTranslation(LazyString):
@@ -146,7 +151,7 @@ def _template_npgettext(
 def init_template_gettext(app: Flask) -> None:
     """Give templates ``_()``, ``ngettext()``... whose translations are escaped (in place of
     the ones Flask-Babel installs; ``{% trans %}`` blocks call them too)."""
-    app.jinja_env.newstyle_gettext = True
+    app.jinja_env.newstyle_gettext = True  # type: ignore[attr-defined]  # jinja2.ext.i18n's setting
     app.jinja_env.globals.update(
         gettext=_template_gettext,
         ngettext=_template_ngettext,

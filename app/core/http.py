@@ -247,9 +247,11 @@ def init_http(app: Flask) -> None:
         # An HTTP proxy in front of uWSGI's HTTP socket, configured on purpose: the client's
         # address, scheme and host as it saw them; only as many hops as there are proxies, so
         # a client cannot forge its own X-Forwarded-For.
-        app.wsgi_app = ProxyFix(
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # WSGI middleware, as Flask says
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies
         )
     # Outermost, so that it runs first: ProxyFix then works on what the socket told.
-    app.wsgi_app = FromTheSocket(app.wsgi_app, forwarded_headers=bool(proxies))
+    app.wsgi_app = FromTheSocket(  # type: ignore[method-assign]  # as above
+        app.wsgi_app, forwarded_headers=bool(proxies)
+    )
     app.register_blueprint(bp)

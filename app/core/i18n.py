@@ -8,7 +8,10 @@ browser's Accept-Language among the supported languages; English. Only values fo
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 from flask import Flask, current_app, has_request_context, request, session
+from flask_babel import force_locale
 from flask_security import current_user
 
 from app.core.catalogs import DOMAIN, LiveDomain, init_catalogs
@@ -27,6 +30,17 @@ def is_supported(language: object) -> bool:
     return isinstance(language, str) and language in current_app.config["LANGUAGES"]
 
 
+def language_of(person) -> str | None:
+    """The language to write to someone in (the mail they get): their saved one while the site
+    offers it; None, the language of the moment, otherwise."""
+    return person.locale if is_supported(person.locale) else None
+
+
+def in_language_of(person) -> AbstractContextManager:
+    """``with in_language_of(user):`` renders text and mail in that person's language."""
+    return force_locale(language_of(person))
+
+
 def select_locale() -> str | None:
     if not has_request_context():
         return None
@@ -40,9 +54,12 @@ def select_locale() -> str | None:
 
 def select_timezone() -> str | None:
     """The user's saved time zone, else the default (UTC)."""
-    if has_request_context() and current_user.is_authenticated:
-        if is_valid_timezone(current_user.timezone):
-            return current_user.timezone
+    if (
+        has_request_context()
+        and current_user.is_authenticated
+        and is_valid_timezone(current_user.timezone)
+    ):
+        return current_user.timezone
     return None
 
 

@@ -4,7 +4,6 @@ in a file and prints its text to the console."""
 from __future__ import annotations
 
 import sys
-
 from email.utils import formataddr
 
 from flask import after_this_request, current_app, has_request_context
@@ -26,7 +25,7 @@ def send_after_response(message: EmailMessage) -> None:
     if not has_request_context():
         message.send()
         return
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy
 
     def send() -> None:
         with app.app_context():

@@ -20,6 +20,8 @@ unexpected error names the path the same way (``SchedFlask.log_exception`` in ap
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from flask import Flask, current_app, request
@@ -28,7 +30,7 @@ from werkzeug.exceptions import HTTPException
 try:  # only inside uWSGI's workers
     import uwsgi
 except ImportError:
-    uwsgi = None
+    uwsgi = None  # type: ignore[assignment]  # outside uWSGI; checked before use
 
 # URL parts and query parameters whose values open something: the feed's and Flask-Security's
 # link tokens.
@@ -51,7 +53,7 @@ def loggable_path() -> str:
     return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in address)
 
 
-def _masked(path: str, query: str, arguments: dict | None = None, depth: int = 0) -> str:
+def _masked(path: str, query: str, arguments: Mapping | None = None, depth: int = 0) -> str:
     """``path?query`` with the secret route ``arguments`` (found by routing ``path`` unless
     given) and secret parameters masked, and addresses in parameters masked in turn."""
     if arguments is None:
@@ -128,10 +130,13 @@ def _secret_route_starts() -> tuple[re.Pattern | None, dict[str, str]]:
     return cached
 
 
-def _route_arguments(path: str) -> dict:
+def _route_arguments(path: str) -> Mapping[str, Any]:
     """The arguments of the route a GET of ``path`` leads to (none for no route)."""
     try:
-        return current_app.create_url_adapter(request).match(path, method="GET")[1]
+        adapter = current_app.create_url_adapter(request)
+        if adapter is None:  # only without a request
+            return {}
+        return adapter.match(path, method="GET")[1]
     except HTTPException:  # no such address, or a redirect (RequestRedirect is one too)
         return {}
 

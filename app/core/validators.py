@@ -7,7 +7,8 @@ The rules for what people type, in one place:
 - One-line text (titles, locations, names) may hold no control character at all: no NUL,
   no escape, no line break or tab. Longer text (descriptions) may keep line breaks and tabs.
   Control characters are Unicode's category Cc: U+0000-U+001F, U+007F-U+009F.
-- Years run from MIN_YEAR to MAX_YEAR: in forms, imported files and calendar addresses.
+- Years run from MIN_YEAR to MAX_YEAR (app/core/timezones.py): in forms, imported files and
+  calendar addresses.
 - A time must exist on the user's clock (not in the gap a daylight-saving change skips).
 - Lengths are the database's (Length(max=...) with the column's size), in characters.
 - A page that shows a sent form again with its errors answers 400 (app/core/errors.py).
@@ -18,7 +19,7 @@ a return address a form carries, nor an uploaded file's name), addresses and hea
 sensible size (else 414, 431), and request bodies are form data, or JSON objects for
 Flask-Security's views (else 415), of at most MAX_CONTENT_LENGTH bytes (else 413). Calendar
 addresses outside the years, or on a date that does not exist, answer 404; an admin list
-filter's date outside them, 400 (app/admin/views.py).
+filter's date outside them, 400 (app/admin/base.py).
 """
 
 from __future__ import annotations
@@ -28,10 +29,7 @@ import unicodedata
 from wtforms.validators import StopValidation, ValidationError
 
 from app.core.gettext import lazy_gettext as _l
-from app.core.timezones import is_skipped_local_time
-
-MIN_YEAR = 1900
-MAX_YEAR = 2200
+from app.core.timezones import MAX_YEAR, MIN_YEAR, in_calendar_years, is_skipped_local_time
 
 # The control characters that multi-line text may keep: line breaks and tabs.
 LINE_BREAKS_AND_TABS = frozenset("\n\r\t")
@@ -70,7 +68,7 @@ class RealLocalTime:
         value = field.data
         if value is None:
             return
-        if not MIN_YEAR <= value.year <= MAX_YEAR:
+        if not in_calendar_years(value):
             raise ValidationError(
                 _l("Enter a year between %(min)d and %(max)d.", min=MIN_YEAR, max=MAX_YEAR)
             )

@@ -1,17 +1,24 @@
 """Calendar arithmetic: grids of local days, which appointments fall on which day, and where
-they sit on a day's time grid. Plain functions of dates and time zones, no requests."""
+they sit on a day's time grid. Plain functions of dates and time zones, no requests; local days
+to UTC and back is app/core/timezones.py's."""
 
 from __future__ import annotations
 
+import calendar
 import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
 from babel.dates import format_date, format_time
+from dateutil.relativedelta import relativedelta
+
+if TYPE_CHECKING:
+    from app.scheduling.models import Appointment
 
 DAY = timedelta(days=1)
 WEEK = 7 * DAY
@@ -34,33 +41,12 @@ def week_days(day: date, first_weekday: int) -> list[date]:
 
 def month_grid(year: int, month: int, first_weekday: int) -> list[list[date]]:
     """Return the whole weeks that cover a month, as lists of seven dates."""
-    first = date(year, month, 1)
-    next_month = date(year + month // 12, month % 12 + 1, 1)
-    day = week_start(first, first_weekday)
-    weeks = []
-    while day < next_month:
-        weeks.append([day + timedelta(days=i) for i in range(7)])
-        day += WEEK
-    return weeks
+    return calendar.Calendar(first_weekday).monthdatescalendar(year, month)
 
 
 def add_months(day: date, months: int) -> date:
     """Move by whole months, keeping the day where the month allows (31 Jan + 1 = 28 Feb)."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    next_month = date(year + month // 12, month % 12 + 1, 1)
-    return date(year, month, min(day.day, (next_month - DAY).day))
-
-
-def local_midnight(day: date, tz: ZoneInfo) -> datetime:
-    """Return the start of a local day, in UTC."""
-    return datetime.combine(day, time.min, tzinfo=tz).astimezone(timezone.utc)
-
-
-def utc_range(first: date, last: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """Return [start, end) in UTC covering the local days ``first`` to ``last`` inclusive."""
-    return local_midnight(first, tz), local_midnight(last + DAY, tz)
+    return day + relativedelta(months=months)
 
 
 def covered_days(start: datetime, end: datetime, all_day: bool, tz: ZoneInfo) -> tuple[date, date]:
@@ -84,7 +70,7 @@ def local_days(local_start: datetime, local_end: datetime, all_day: bool) -> tup
 class Entry:
     """An appointment as one day shows it."""
 
-    appointment: object
+    appointment: Appointment
     first_day: date
     last_day: date
     local_start: datetime
@@ -100,7 +86,9 @@ class Entry:
         return self.appointment.all_day or self.spans_days
 
 
-def entries_by_day(appointments: Iterable, days: Sequence[date], tz: ZoneInfo) -> dict[date, list[Entry]]:
+def entries_by_day(
+    appointments: Iterable[Appointment], days: Sequence[date], tz: ZoneInfo
+) -> dict[date, list[Entry]]:
     """Put each appointment on every local day it covers; whole-day entries come first."""
     by_day: dict[date, list[Entry]] = {day: [] for day in days}
     first_shown, last_shown = days[0], days[-1]

@@ -20,12 +20,14 @@ strong ETag promises. The feed also has a rate limit per token (app/accounts/rat
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
 from app.accounts.models import User, calendar_token_digest
+from app.core.timezones import UTC, local_midnight
 from app.extensions import db
 from app.scheduling.models import Appointment
 
@@ -56,7 +58,7 @@ class Feed:
 
     @property
     def midnight(self) -> datetime:
-        return datetime.combine(self.today, time.min, tzinfo=timezone.utc)
+        return local_midnight(self.today, UTC)
 
     @property
     def stamp(self) -> datetime:
@@ -82,7 +84,7 @@ class Feed:
             Appointment.overlapping(self.owner, midnight, end).limit(FEED_MAX_EVENTS)
         ).all()
         room = FEED_MAX_EVENTS - len(coming)
-        past = []
+        past: Sequence[Appointment] = []
         if room:
             earliest = start - timedelta(seconds=self.owner.longest_appointment_seconds)
             past = db.session.scalars(

@@ -5,34 +5,28 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Mapping
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import datetime, timedelta, tzinfo
+from typing import cast
 
 from flask import current_app
 from flask_security import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired, FileSize
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
-from wtforms import (
-    BooleanField,
-    DateTimeLocalField,
-    HiddenField,
-    StringField,
-    SubmitField,
-    TextAreaField,
-)
-from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms import BooleanField, HiddenField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from app.accounts.models import User
+from app.core.fields import ConfirmButton, LocalDateTimeField, ReminderField
 from app.core.gettext import lazy_gettext as _l
-from app.core.timezones import is_skipped_local_time, user_timezone
-from app.core.validators import (
-    MAX_YEAR,
-    MIN_YEAR,
-    NoControlCharacters,
-    RealLocalTime,
-    strip_whitespace,
+from app.core.timezones import (
+    UTC,
+    in_calendar_years,
+    is_skipped_local_time,
+    local_midnight,
+    user_timezone,
 )
-from app.extensions import db
+from app.core.validators import NoControlCharacters, strip_whitespace
 from app.scheduling.ical import ICalendarError, ParsedEvent, parse_ics
 from app.scheduling.models import (
     DESCRIPTION_MAX,
@@ -41,37 +35,11 @@ from app.scheduling.models import (
     TITLE_MAX,
     Appointment,
 )
-from app.scheduling.reminders import ReminderField
 
-HTML_DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
 PROPOSED_START_FORMAT = "%Y-%m-%dT%H:%M"
 PROPOSED_DURATION = timedelta(hours=1)
 # What a create form's one-time key looks like (secrets.token_urlsafe).
 IDEMPOTENCY_KEY = re.compile(rf"[A-Za-z0-9_-]{{{IDEMPOTENCY_KEY_LENGTH}}}")
-# An all-day appointment reaches past its stored times to the ends of its local days (25 hours
-# at most, more if the owner has moved zones since); look this much further on either side.
-ALL_DAY_REACH = timedelta(days=2)
-
-
-class LocalDateTimeField(DateTimeLocalField):
-    """A date-time entered and shown on the user's clock; its data is timezone-aware."""
-
-    def __init__(self, label=None, validators=(), **kwargs):
-        super().__init__(
-            label,
-            [InputRequired(message=_l("Enter a date and time.")), *validators, RealLocalTime()],
-            format=HTML_DATETIME_FORMATS,
-            tz=user_timezone,
-            invalid_value_message=_l("Enter a valid date and time."),
-            **kwargs,
-        )
-
-
-class ConfirmButton(SubmitField):
-    """A button that confirms a warning; it belongs to the request, not to the object saved."""
-
-    def populate_obj(self, obj, name) -> None:
-        pass
 
 
 # An edit made from a form older than the appointment is refused (see Appointment.version).
@@ -153,16 +121,10 @@ class AppointmentForm(FlaskForm):
         """
         if self.confirm_overlap.data:
             return []
-        zone = user_timezone()
-        span = covered_span(self.start.data, self.end.data, self.all_day.data, zone)
-        query = Appointment.overlapping(owner, span[0] - ALL_DAY_REACH, span[1] + ALL_DAY_REACH)
-        if editing is not None:
-            query = query.where(Appointment.id != editing.id)
-        return [
-            other
-            for other in db.session.scalars(query)
-            if spans_overlap(span, covered_span(other.start, other.end, other.all_day, zone))
-        ]
+        return Appointment.clashing(
+            owner, self.start.data, self.end.data, self.all_day.data, user_timezone(),
+            excluding=editing,
+        )
 
 
 class EditsVersion:
@@ -210,41 +172,22 @@ def proposed_times(args: Mapping[str, str]) -> dict:
         return {}
     zone = user_timezone()
     start = naive.replace(tzinfo=zone)
-    if not MIN_YEAR <= start.year <= MAX_YEAR:
+    if not in_calendar_years(start):
         return {}
     if is_skipped_local_time(start):
         # The week grid's 02:00 slot on the night the clocks skip it starts at 03:00 instead.
-        start = start.astimezone(timezone.utc).astimezone(zone)
+        start = start.astimezone(UTC).astimezone(zone)
     if args.get("all_day") == "1":
         start = _start_of_day(start)
         return {"start": start, "end": start, "all_day": True}
     # An hour of real time, which is not always an hour on the clock.
-    end = (start.astimezone(timezone.utc) + PROPOSED_DURATION).astimezone(zone)
+    end = (start.astimezone(UTC) + PROPOSED_DURATION).astimezone(zone)
     return {"start": start, "end": end}
 
 
-def covered_span(
-    start: datetime, end: datetime, all_day: bool, zone: tzinfo
-) -> tuple[datetime, datetime]:
-    """Return the [start, end) an appointment occupies, in UTC; all-day ones fill their days."""
-    if all_day:
-        first, last = start.astimezone(zone).date(), end.astimezone(zone).date()
-        start, end = _midnight(first, zone), _midnight(last + timedelta(days=1), zone)
-    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
-
-
-def spans_overlap(a: tuple[datetime, datetime], b: tuple[datetime, datetime]) -> bool:
-    """Tell whether two [start, end) spans share a moment; a zero-length span is its instant."""
-    (a_start, a_end), (b_start, b_end) = a, b
-    return a_start == b_start or a_start < b_start < a_end or b_start < a_start < b_end
-
-
 def _start_of_day(value: datetime) -> datetime:
-    return _midnight(value.date(), value.tzinfo)
-
-
-def _midnight(day: date, zone: tzinfo) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=zone)
+    # Aware: LocalDateTimeField's data is, and so is the proposed start.
+    return local_midnight(value.date(), cast(tzinfo, value.tzinfo))
 
 
 # --- iCalendar import: upload a file, then confirm its preview -----------------------------
@@ -266,7 +209,8 @@ PREVIEW_INVALID = _l(
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt=IMPORT_SALT)
+    secret_key = cast(str, current_app.secret_key)  # every configuration sets one
+    return URLSafeTimedSerializer(secret_key, salt=IMPORT_SALT)
 
 
 def sign_import(events: list[ParsedEvent], owner_id: int) -> str:

@@ -11,21 +11,24 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from flask_babel.speaklater import LazyString
-from icalendar import Calendar, Component, Event
+from icalendar import Calendar, Component, Event, Timezone
 
 from app.core.db import now_utc
 from app.core.gettext import lazy_gettext as _l
-from app.core.timezones import is_skipped_local_time
-from app.core.validators import (
-    LINE_BREAKS_AND_TABS,
+from app.core.timezones import (
     MAX_YEAR,
     MIN_YEAR,
-    has_control_characters,
+    UTC,
+    in_calendar_years,
+    is_skipped_local_time,
+    local_midnight,
 )
+from app.core.validators import LINE_BREAKS_AND_TABS, has_control_characters
 from app.scheduling.models import DESCRIPTION_MAX, LOCATION_MAX, TITLE_MAX, Appointment
 
 PRODID = "-//sched//sched appointments//EN"
@@ -105,10 +108,12 @@ class ParsedEvent:
 
     def to_dict(self) -> dict:
         """Return the appointment's values, JSON-ready, for the import preview to carry."""
+        # Only the events to be added are carried, and those have their times.
+        start, end = cast(datetime, self.start), cast(datetime, self.end)
         return {
             **self.appointment_fields(),
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
+            "start": start.isoformat(),
+            "end": end.isoformat(),
         }
 
     @classmethod
@@ -145,9 +150,9 @@ def appointment_event(
         start = appointment.start.astimezone(tz).date()
         end = appointment.end.astimezone(tz).date() + timedelta(days=1)
     else:
-        start = appointment.start.astimezone(timezone.utc)
+        start = appointment.start.astimezone(UTC)
         # RFC 5545 wants DTEND after DTSTART; without one, an event ends when it starts.
-        end = appointment.end.astimezone(timezone.utc)
+        end = appointment.end.astimezone(UTC)
         if end == start:
             end = None
     return Event.new(
@@ -158,8 +163,8 @@ def appointment_event(
         description=appointment.description or None,
         start=start,
         end=end,
-        created=appointment.created.astimezone(timezone.utc),
-        last_modified=appointment.modified.astimezone(timezone.utc),
+        created=appointment.created.astimezone(UTC),
+        last_modified=appointment.modified.astimezone(UTC),
     )
 
 
@@ -186,9 +191,9 @@ def build_calendar(
     del calendar.uid  # a per-response random UID would only mislead
     if publish:
         calendar.add("X-PUBLISHED-TTL", FEED_REFRESH)
-    made = now().astimezone(timezone.utc)
+    made = now().astimezone(UTC)
     for appointment in appointments:
-        stamp = made if publish else appointment.modified.astimezone(timezone.utc)
+        stamp = made if publish else appointment.modified.astimezone(UTC)
         calendar.add_component(appointment_event(appointment, tz, host, stamp))
     return calendar
 
@@ -220,7 +225,7 @@ def parse_ics(data: bytes, tz: tzinfo) -> list[ParsedEvent]:
     if not events:
         raise ICalendarError(NO_EVENTS)
     zones = _FileZones(calendars)
-    return [_read_event(event, tz, zones) for event in events]
+    return [_read_event(cast(Event, event), tz, zones) for event in events]  # VEVENTs are Events
 
 
 class _FileZones:
@@ -252,7 +257,7 @@ class _FileZones:
         if definition is None or self._read >= MAX_FILE_ZONES or not _is_plain_zone(definition):
             return None
         self._read += 1
-        return definition.to_tz(lookup_tzid=False)
+        return cast(Timezone, definition).to_tz(lookup_tzid=False)  # a VTIMEZONE is a Timezone
 
 
 def _is_plain_zone(definition: Component) -> bool:
@@ -349,7 +354,7 @@ def _event_times(
     """Return the appointment's start and end (both UTC), and whether it lasts all day."""
     try:
         start, end = event.start, event.end
-        if isinstance(start, datetime):
+        if isinstance(start, datetime) and isinstance(end, datetime):  # icalendar: both or neither
             return (*_timed(event, start, end, tz, zones), False)
         return (*_all_day(start, end, tz), True)
     except _Skip:
@@ -362,9 +367,9 @@ def _timed(
     event: Event, start: datetime, end: datetime, tz: tzinfo, zones: _FileZones
 ) -> tuple[datetime, datetime]:
     _check_years(start, end)
-    aware_start = _aware(start, event["DTSTART"], tz, zones).astimezone(timezone.utc)
+    aware_start = _aware(start, event["DTSTART"], tz, zones).astimezone(UTC)
     if "DTEND" in event:
-        aware_end = _aware(end, event["DTEND"], tz, zones).astimezone(timezone.utc)
+        aware_end = _aware(end, event["DTEND"], tz, zones).astimezone(UTC)
     else:  # icalendar counted it from a DURATION, or gave none at all
         aware_end = aware_start + (end - start)
     if aware_end < aware_start:
@@ -378,11 +383,11 @@ def _all_day(start: date, end: date, tz: tzinfo) -> tuple[datetime, datetime]:
     # DTEND is the day after the last; some programs write the first day again for one day.
     last = max(start, end - timedelta(days=1))
     _check_years(start, last)
-    return _local_midnight(start, tz), _local_midnight(last, tz)
+    return local_midnight(start, tz).astimezone(UTC), local_midnight(last, tz).astimezone(UTC)
 
 
 def _check_years(start: date, end: date) -> None:
-    if not (MIN_YEAR <= start.year <= MAX_YEAR and MIN_YEAR <= end.year <= MAX_YEAR):
+    if not in_calendar_years(start, end):
         raise _Skip(YEAR_OUT_OF_RANGE)
 
 
@@ -404,6 +409,3 @@ def _aware(value: datetime, prop, tz: tzinfo, zones: _FileZones) -> datetime:
         raise _Skip(SKIPPED_LOCAL_TIME)
     return value
 
-
-def _local_midnight(day: date, tz: tzinfo) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=tz).astimezone(timezone.utc)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy import (
     CheckConstraint,
@@ -19,16 +19,20 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from app.accounts.models import User
 from app.core.db import UTCDateTime, now_utc
-from app.extensions import db
+from app.core.timezones import UTC, local_days_in_utc
+from app.extensions import Model, db
 
 TITLE_MAX = 255
 LOCATION_MAX = 255
 DESCRIPTION_MAX = 10_000
 # secrets.token_urlsafe(16): 22 characters.
 IDEMPOTENCY_KEY_LENGTH = 22
+# An all-day appointment reaches past its stored times to the ends of its local days (25 hours
+# at most, more if the owner has moved zones since); look this much further on either side.
+ALL_DAY_REACH = timedelta(days=2)
 
 
-class Appointment(db.Model):
+class Appointment(Model):
     __tablename__ = "appointment"
     __table_args__ = (
         CheckConstraint("end_at >= start_at", name="end_not_before_start"),
@@ -104,8 +108,48 @@ class Appointment(db.Model):
             .order_by(cls.start, cls.id)
         )
 
+    @classmethod
+    def clashing(
+        cls,
+        owner: User,
+        start: datetime,
+        end: datetime,
+        all_day: bool,
+        zone: tzinfo,
+        excluding: Appointment | None = None,
+    ) -> list[Appointment]:
+        """Return the owner's appointments that share a moment with this one, earliest first.
+
+        The rule is covered_span's: all-day appointments fill their days on ``zone``'s clock
+        (the viewer's), and a zero-length appointment is the instant it starts.
+        """
+        span = covered_span(start, end, all_day, zone)
+        query = cls.overlapping(owner, span[0] - ALL_DAY_REACH, span[1] + ALL_DAY_REACH)
+        if excluding is not None:
+            query = query.where(cls.id != excluding.id)
+        return [
+            other
+            for other in db.session.scalars(query)
+            if spans_overlap(span, covered_span(other.start, other.end, other.all_day, zone))
+        ]
+
     def __repr__(self) -> str:
         return f"<Appointment {self.id} {self.title!r} {self.start.isoformat()}>"
+
+
+def covered_span(
+    start: datetime, end: datetime, all_day: bool, zone: tzinfo
+) -> tuple[datetime, datetime]:
+    """Return the [start, end) an appointment occupies, in UTC; all-day ones fill their days."""
+    if all_day:
+        return local_days_in_utc(start.astimezone(zone).date(), end.astimezone(zone).date(), zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def spans_overlap(a: tuple[datetime, datetime], b: tuple[datetime, datetime]) -> bool:
+    """Tell whether two [start, end) spans share a moment; a zero-length span is its instant."""
+    (a_start, a_end), (b_start, b_end) = a, b
+    return a_start == b_start or a_start < b_start < a_end or b_start < a_start < b_end
 
 
 @event.listens_for(Session, "before_flush")
@@ -127,7 +171,12 @@ def _schedule_reminders(session: Session, flush_context, instances) -> None:
 def _track_longest_appointment(session: Session, flush_context, instances) -> None:
     """Keep each owner's longest appointment up to date, whichever code path writes it."""
     for obj in (*session.new, *session.dirty):
-        if isinstance(obj, Appointment) and obj.start and obj.end and obj.owner is not None:
-            seconds = int((obj.end - obj.start).total_seconds())
+        if not isinstance(obj, Appointment):
+            continue
+        # Typed as the columns are, yet None in a new appointment not filled in yet.
+        start: datetime | None = obj.start
+        end: datetime | None = obj.end if start else None
+        if start and end and obj.owner is not None:
+            seconds = int((end - start).total_seconds())
             if seconds > (obj.owner.longest_appointment_seconds or 0):
                 obj.owner.longest_appointment_seconds = seconds

@@ -15,51 +15,24 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from zoneinfo import ZoneInfo
+from typing import cast
 
 from flask import current_app, render_template
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_mailman import EmailMessage
-from sqlalchemy import select, update
-from wtforms import SelectField
+from sqlalchemy import CursorResult, select, update
 
 from app.core.db import now_utc
-from app.core.filters import minutes_filter, timespan_filter
-from app.core.gettext import lazy_gettext as _l
-from app.core.timezones import is_valid_timezone
+from app.core.filters import timespan_filter
+from app.core.i18n import in_language_of
+from app.core.timezones import zone_named
 from app.extensions import db
 from app.scheduling.models import Appointment
 
 log = logging.getLogger(__name__)
 
-# The lead times offered, in minutes.
-REMINDER_MINUTES = (10, 30, 60, 120, 24 * 60, 2 * 24 * 60, 7 * 24 * 60)
 # Reminders sent per run at most; the rest wait for the next minute.
 BATCH = 500
-
-
-def _none_or_int(value):
-    if value in (None, "", "None"):
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        return value  # no choice of ours: the field says "Not a valid choice."
-
-
-class ReminderField(SelectField):
-    """How long before the start to send the reminder e-mail; empty for none."""
-
-    def __init__(self, label=_l("Reminder"), **kwargs):
-        super().__init__(label, coerce=_none_or_int, choices=reminder_choices, **kwargs)
-
-
-def reminder_choices() -> list[tuple[int | None, str]]:
-    choices: list[tuple[int | None, str]] = [(None, _("No reminder"))]
-    for minutes in REMINDER_MINUTES:
-        choices.append((minutes, _("%(time)s before", time=minutes_filter(minutes))))
-    return choices
 
 
 def due_reminder_ids(now: datetime) -> list[int]:
@@ -77,12 +50,12 @@ def due_reminder_ids(now: datetime) -> list[int]:
 
 def claim(appointment_id: int, now: datetime) -> bool:
     """Mark the reminder as sent if nobody has; tell whether this caller got it."""
-    claimed = db.session.execute(
+    claimed = cast(CursorResult, db.session.execute(
         update(Appointment)
         .where(Appointment.id == appointment_id, Appointment.reminder_sent_at.is_(None))
         .values(reminder_sent_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount == 1
+    )).rowcount == 1
     db.session.commit()
     return claimed
 
@@ -100,9 +73,8 @@ def release(appointment_id: int) -> None:
 def reminder_message(appointment: Appointment) -> EmailMessage:
     """The reminder, in the owner's language and on the owner's clock."""
     owner = appointment.owner
-    languages = current_app.config["LANGUAGES"]
-    zone = ZoneInfo(owner.timezone if is_valid_timezone(owner.timezone) else "UTC")
-    with force_locale(owner.locale if owner.locale in languages else None):
+    zone = zone_named(owner.timezone)
+    with in_language_of(owner):
         when = timespan_filter(appointment.start, appointment.end, appointment.all_day, zone=zone)
         subject = _("Reminder: %(title)s, %(when)s", title=appointment.title, when=when)
         body = render_template(
@@ -125,7 +97,8 @@ def send_reminders(now: datetime | None = None) -> int:
 def _send_one(appointment_id: int, now: datetime) -> int:
     if not claim(appointment_id, now):
         return 0  # another worker or host has it
-    appointment = db.session.get(Appointment, appointment_id)
+    # Just claimed, so there; if deleted since, sending fails below like any other error.
+    appointment = cast(Appointment, db.session.get(Appointment, appointment_id))
     try:
         reminder_message(appointment).send()
     except Exception:

@@ -18,25 +18,15 @@ from app.audit.models import AuditEntry
 from app.core.db import now_utc
 from app.extensions import db
 from tests.accounts.test_accounts import link_in
-from tests.conftest import Browser, RequestIsolatingClient, csrf_token_from
-from tests.core.test_serving import (
-    SECRET,
-    free_port,
-    serving_env,
-    start_uwsgi,
-    stop_uwsgi,
-    wait_until,
-)
-from tests.factories import PASSWORD, make_user
-from tests.redis_server import redis_server
-from tests.smtp_sink import SmtpSink
+from tests.core.test_serving import SECRET, serving_env, start_uwsgi, stop_uwsgi, wait_until
+from tests.support.browser import Browser, RequestIsolatingClient, csrf_token_from
+from tests.support.factories import PASSWORD, make_user
+from tests.support.network import free_port
+from tests.support.queries import fresh
+from tests.support.redis_server import redis_server
+from tests.support.smtp_sink import SmtpSink
 
 WRONG = "not the password at all"
-
-
-def fresh(user: User) -> User:
-    db.session.expire_all()
-    return db.session.get(User, user.id)
 
 
 def from_address(client, address: str) -> Browser:

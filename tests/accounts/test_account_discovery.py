@@ -14,8 +14,8 @@ import time
 import pytest
 from passlib.context import CryptContext
 
-from tests.conftest import csrf_token_from
-from tests.factories import make_user
+from tests.support.browser import csrf_token_from
+from tests.support.factories import make_user
 
 REQUESTS = 30
 # The slower median may be at most this many times the faster one.

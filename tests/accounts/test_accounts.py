@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from app.accounts.models import User
 from app.extensions import db
-from tests.factories import PASSWORD, make_user
+from tests.support.factories import PASSWORD, make_user
+from tests.support.queries import find_user
 
 LINK_RE = re.compile(r"https?://[^\s\"'<>]+")
 
@@ -33,11 +34,6 @@ def register(browser, **changes):
     }
     data.update(changes)
     return browser.submit("/register", data)
-
-
-def find_user(email: str) -> User | None:
-    db.session.expire_all()
-    return db.session.scalar(select(User).filter_by(email=email))
 
 
 def test_register_confirm_by_mail_then_log_in(browser, outbox):
@@ -211,7 +207,7 @@ def test_development_mail_is_printed_and_kept_in_the_instance_folder(
 ):
     from app import create_app
     from config import write_dev_secrets
-    from tests.conftest import Browser, RequestIsolatingClient
+    from tests.support.browser import Browser, RequestIsolatingClient
 
     instance = tmp_path / "instance"
     write_dev_secrets(instance)

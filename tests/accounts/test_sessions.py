@@ -12,14 +12,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from flask_login.utils import encode_cookie
-from sqlalchemy import event, func, select, update
+from sqlalchemy import event, select, update
 
 from app.accounts.models import User, UserSession
 from app.extensions import db
-from app.scheduling.models import Appointment
 from tests.accounts.test_accounts import link_in
-from tests.conftest import Browser
-from tests.factories import PASSWORD, make_user
+from tests.support.browser import Browser
+from tests.support.factories import PASSWORD, make_user
+from tests.support.queries import count_appointments
 
 NEW_PASSWORD = "another long password"
 REMEMBER_COOKIE = "remember_token"  # Flask-Login's default name
@@ -331,14 +331,14 @@ def test_purging_deletes_every_expired_session_and_keeps_the_live_ones(app, user
 def test_a_csrf_token_from_before_the_login_does_not_act_after_it(browser, user):
     """A token minted for the anonymous visitor (seen by a page that fixed the session, say)
     is worthless once the user logs in: the login starts a new one."""
-    from tests.factories import appointment_form
+    from tests.support.factories import appointment_form
 
     before = browser.token("/login")
     browser.login(user.email)
     stale = browser.client.post("/appointments/create/", data={"csrf_token": before,
                                                                **appointment_form()})
     assert stale.status_code == 400
-    assert db.session.scalar(select(func.count()).select_from(Appointment)) == 0
+    assert count_appointments() == 0
     fresh = browser.submit("/appointments/create/", appointment_form())
     assert fresh.status_code == 302
     assert browser.token("/appointments/") != before

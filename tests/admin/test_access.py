@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import make_user
+from tests.support.factories import make_user
 
 ROLES = {
     "anonymous": None,

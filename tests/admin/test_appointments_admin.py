@@ -7,19 +7,21 @@ import html as html_lib
 import io
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, select
 
 from app.admin import appointments as appointments_admin
 from app.audit.models import AuditEntry
 from app.extensions import db
 from app.scheduling.models import Appointment
-from tests.factories import appointment_form, make_appointment, make_user
+from tests.support.browser import page
+from tests.support.factories import appointment_form, make_appointment, make_user
+from tests.support.queries import count_appointments
+from tests.support.zones import UTC
 
-UTC = timezone.utc
 LIST = "/admin/appointments/"
 STAFF_ZONE = "America/New_York"  # the owner fixture lives in Berlin: the two clocks differ
 
@@ -29,16 +31,6 @@ def staff(browser):
     make_user("staff@example.com", roles=("staff",), timezone=STAFF_ZONE)
     browser.login("staff@example.com")
     return browser
-
-
-def page(browser, url: str) -> str:
-    response = browser.get(url)
-    assert response.status_code == 200, (url, response.status_code)
-    return response.get_data(as_text=True)
-
-
-def count_appointments() -> int:
-    return db.session.scalar(select(func.count()).select_from(Appointment))
 
 
 def column(html: str, name: str) -> list[str]:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import html as html_lib
-
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
 from app.extensions import db
 from app.scheduling.models import Appointment
-from tests.concurrent import meanwhile
-from tests.factories import make_appointment, make_user
-from tests.html_form import HTMLForm
+from tests.support.browser import text
+from tests.support.concurrent import meanwhile
+from tests.support.factories import make_appointment, make_user
+from tests.support.html_form import HTMLForm
+from tests.support.queries import count_appointments, stored
 
 LIST = "/admin/appointments/"
 CHANGED = (
@@ -54,25 +54,12 @@ def open_form(browser, appointment_id: int) -> HTMLForm:
     return HTMLForm(response.get_data(as_text=True))
 
 
-def text(response) -> str:
-    return html_lib.unescape(response.get_data(as_text=True))
-
-
-def stored(appointment_id: int) -> Appointment | None:
-    db.session.expire_all()
-    return db.session.get(Appointment, appointment_id)
-
-
 def audited(action: str) -> list[str]:
     """The objects named by the audit log's appointment entries with this action."""
     entries = db.session.scalars(
         select(AuditEntry).filter_by(action=action, object_type="Appointment")
     )
     return [entry.object_repr for entry in entries]
-
-
-def count_appointments() -> int:
-    return db.session.scalar(select(func.count()).select_from(Appointment))
 
 
 def test_only_the_edit_form_carries_the_version_and_no_page_shows_it(staff, appointment):

@@ -12,16 +12,16 @@ from sqlalchemy import event, func, select
 
 from app import create_app
 from app.accounts.models import APPOINTMENTS_MANAGE, Role, User
-from app.admin.views import SchedModelView
+from app.admin.base import SchedModelView
 from app.audit import recording as audit
 from app.audit.models import AuditEntry
 from app.extensions import db
 from app.scheduling.models import Appointment
 from tests.accounts.test_accounts import link_in, register
-from tests.conftest import Browser
-from tests.factories import PASSWORD, make_appointment, make_feed_token, make_user
+from tests.support.browser import Browser
+from tests.support.factories import PASSWORD, make_appointment, make_feed_token, make_user
+from tests.support.zones import UTC
 
-UTC = timezone.utc
 NINE = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 AUDIT_URL = "/admin/audit/"
 

@@ -15,7 +15,7 @@ from app.accounts.security import user_datastore
 from app.admin.models import TranslationEdit
 from app.core import catalogs
 from app.extensions import db
-from tests.factories import make_user
+from tests.support.factories import make_user
 
 FOOTER = "sched: appointments, kept simply."
 PLURAL = "%(num)d appointment added."
@@ -242,7 +242,7 @@ def test_a_failed_write_leaves_the_old_file_whole(app, writable_translations, mo
 def test_download_and_upload_the_po_file(app, translator, writable_translations):
     response = translator.get(f"{CONSOLE}fr/download")
     assert response.status_code == 200
-    assert 'filename="sched-fr.po"' in response.headers["Content-Disposition"]
+    assert response.headers["Content-Disposition"] == "attachment; filename=sched-fr.po"
     data = response.get_data()
     assert b'msgid "sched: appointments, kept simply."' in data
 

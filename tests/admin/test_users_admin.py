@@ -14,9 +14,10 @@ from sqlalchemy import event, select
 from app.accounts.models import ROLES_MANAGE, USERS_MANAGE, Role, User
 from app.extensions import db
 from app.scheduling.models import Appointment
-from tests.concurrent import meanwhile
-from tests.conftest import Browser
-from tests.factories import PASSWORD, make_appointment, make_feed_token, make_user
+from tests.support.browser import Browser, text
+from tests.support.concurrent import meanwhile
+from tests.support.factories import PASSWORD, make_appointment, make_feed_token, make_user
+from tests.support.queries import find_user, fresh
 
 USERS = "/admin/users/"
 ROLES = "/admin/roles/"
@@ -44,18 +45,8 @@ def another_browser(app) -> Browser:
     return Browser(app.test_client())
 
 
-def fresh(user: User) -> User:
-    """Read the user again, as the requests left it."""
-    db.session.expire_all()
-    return db.session.get(User, user.id)
-
-
 def role_id(name: str) -> str:
     return str(db.session.scalar(select(Role.id).where(Role.name == name)))
-
-
-def text(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
 
 
 def plain(fragment: str) -> str:
@@ -121,11 +112,6 @@ def create_form(**changes) -> dict:
         "active": "y",
         **changes,
     }
-
-
-def find_user(email: str) -> User | None:
-    db.session.expire_all()
-    return db.session.scalar(select(User).filter_by(email=email))
 
 
 def is_logged_in(browser) -> bool:

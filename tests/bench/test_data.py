@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.accounts.models import User
 from app.extensions import db
@@ -15,6 +15,7 @@ from bench.data import (
     build_database,
 )
 from bench.scenario import MEASURED_USER_ID, USERS
+from tests.support.queries import count_appointments
 
 
 def test_sizes_split_with_a_full_schedule_for_the_measured_user():
@@ -32,7 +33,7 @@ def test_build_fills_users_and_appointments_with_true_longest_spans(app):
 
     # First: it disposes of the app's engine, which would orphan a connection the test holds.
     assert appointments_in_grid(app) == 60
-    assert db.session.scalar(select(func.count()).select_from(Appointment)) == size
+    assert count_appointments() == size
     measured = db.session.get(User, MEASURED_USER_ID)
     spans = [
         a.end - a.start

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from bench.reference import bp
-from tests.factories import make_appointment, make_user
+from tests.support.factories import make_appointment, make_user
 
 
 @pytest.fixture

@@ -30,9 +30,10 @@ from app.admin.models import TranslationEdit
 from app.admin.translations import fingerprint
 from app.core import catalogs
 from app.extensions import db
-from tests.conftest import PROJECT_DIR, Browser, RequestIsolatingClient
-from tests.factories import appointment_form, make_appointment, make_feed_token, make_user
-from tests.snapshot import snapshot
+from tests.support.browser import Browser, RequestIsolatingClient
+from tests.support.factories import appointment_form, make_appointment, make_feed_token, make_user
+from tests.support.paths import PROJECT_DIR
+from tests.support.snapshot import snapshot
 
 BIG = "99999999999999999999"  # past any integer column (PostgreSQL's bigint included)
 JUST_PAST_INT = str(2**31)  # past PostgreSQL's integer

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import make_appointment, make_user
+from tests.support.factories import make_appointment, make_user
 
 STATIC = Path(__file__).resolve().parents[2] / "app" / "static"
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from app.accounts.models import User
 from app.extensions import db
-from app.scheduling.models import Appointment
+from tests.support.queries import count_appointments
 
 
 def run(app, *args):
@@ -57,7 +57,7 @@ def test_seed_demo_fills_an_empty_database_once(app, browser, tmp_path):
     assert roles["staff@example.com"] == ["staff"]
     assert roles["translator@example.com"] == ["translator"]
     assert roles["user@example.com"] == []
-    assert 24 <= db.session.scalar(select(func.count()).select_from(Appointment)) <= 100
+    assert 24 <= count_appointments() <= 100
 
     browser.login("user@example.com", logins["user@example.com"])
     page = browser.get("/appointments/").get_data(as_text=True)

@@ -21,14 +21,16 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from app import create_app
-from app.core.errors import RETRY_AFTER_SECONDS, database_unavailable_reason
+from app.core.db import database_unavailable_reason
+from app.core.errors import RETRY_AFTER_SECONDS
 from app.extensions import db
 from app.scheduling.models import Appointment
-from tests.conftest import Browser, RequestIsolatingClient
 from tests.core.test_database import NO_SERVER
-from tests import factories
-from tests.factories import make_appointment, make_user
-from tests.tmpfs import fill, small_disk
+from tests.support import factories
+from tests.support.browser import Browser, RequestIsolatingClient
+from tests.support.factories import make_appointment, make_user
+from tests.support.queries import count_appointments
+from tests.support.tmpfs import fill, small_disk
 
 UNAVAILABLE_TEXT = "The service is temporarily unavailable"
 
@@ -418,7 +420,7 @@ def test_a_stopped_postgresql_answers_503_and_the_app_recovers_when_it_starts(
     # The same app, not restarted: the pool drops its dead connections and opens new ones.
     assert logged_in.get("/appointments/").status_code == 200
     assert logged_in.get("/healthz").status_code == 200
-    assert db.session.scalar(select(func.count()).select_from(Appointment)) == 0
+    assert count_appointments() == 0
 
 
 # --------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.exc import StatementError
 
 from app.extensions import db
-from tests.factories import make_appointment
+from tests.support.factories import make_appointment
 
 
 def test_aware_times_come_back_in_utc(app, user):

@@ -16,7 +16,7 @@ from app.core.filters import (
     nl2br_filter,
     timespan_filter,
 )
-from tests.factories import make_user
+from tests.support.factories import make_user
 
 MOMENT = datetime(2026, 3, 5, 17, 30, tzinfo=timezone.utc)
 

@@ -18,9 +18,10 @@ from sqlalchemy import select
 
 from app.audit.models import AuditEntry
 from app.extensions import db
-from tests.conftest import csrf_token_from
-from tests.core.test_serving import SECRET, free_port, serving_env, start_uwsgi, stop_uwsgi
-from tests.redis_server import redis_server
+from tests.core.test_serving import SECRET, serving_env, start_uwsgi, stop_uwsgi
+from tests.support.browser import csrf_token_from
+from tests.support.network import free_port
+from tests.support.redis_server import redis_server
 
 pytestmark = pytest.mark.uwsgi
 

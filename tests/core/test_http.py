@@ -11,7 +11,7 @@ from sqlalchemy import text
 from app import create_app
 from app.core.deploy import deploy_problems
 from app.extensions import db
-from tests.factories import PASSWORD, make_user
+from tests.support.factories import PASSWORD, make_user
 
 
 def test_every_page_carries_the_security_headers(client):

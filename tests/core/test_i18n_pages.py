@@ -26,8 +26,8 @@ from flask_babel import force_locale, gettext
 
 from app.audit import recording as audit
 from app.extensions import db
-from tests.conftest import Browser
-from tests.factories import make_appointment, make_user
+from tests.support.browser import Browser
+from tests.support.factories import make_appointment, make_user
 
 APP_DIR = Path(__file__).resolve().parents[2] / "app"
 LANGUAGES = ("es", "fr", "de")

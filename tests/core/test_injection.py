@@ -22,8 +22,8 @@ from app.core.gettext import lazy_gettext
 from app.extensions import db
 from app.scheduling.models import Appointment
 from app.scheduling.reminders import send_reminders
-from tests.factories import make_appointment, make_user
 from tests.scheduling.test_ical import confirm, ics, upload
+from tests.support.factories import make_appointment, make_user
 
 PAYLOADS = {
     "tags": '<script>alert(1)</script><b data-injected="tag">bold</b>',

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.scheduling.models import Appointment
 from tests.core.test_serving import SECRET, uwsgi_process, uwsgi_server  # noqa: F401 (fixtures)
-from tests.factories import PASSWORD, make_user
+from tests.support.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.uwsgi
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.accounts.models import User
 from app.extensions import db
-from tests.factories import make_appointment, make_user
+from tests.support.factories import make_appointment, make_user
 
 
 def lang_of(response) -> str:

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import csrf_token_from
-from tests.core.test_serving import PROJECT_DIR, free_port
+from tests.support.browser import csrf_token_from
+from tests.support.network import free_port
+from tests.support.paths import PROJECT_DIR
 
 pytestmark = pytest.mark.uwsgi
 START_TIMEOUT = 120  # seconds: migrations, the demo data and uWSGI's workers

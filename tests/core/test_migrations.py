@@ -14,7 +14,7 @@ from sqlalchemy import inspect, text
 from app import create_app
 from app.accounts.models import User
 from app.extensions import db
-from tests.factories import make_appointment
+from tests.support.factories import make_appointment
 
 
 @pytest.mark.sqlite_only(reason="writes rows in SQLite's SQL and checks them with its PRAGMA")

@@ -16,8 +16,8 @@ import pytest
 
 from app.accounts.models import ROLE_ADMIN
 from tests.admin.test_translations import FOOTER, save
-from tests.conftest import Browser
-from tests.factories import PASSWORD, appointment_form, make_appointment, make_user
+from tests.support.browser import Browser
+from tests.support.factories import PASSWORD, appointment_form, make_appointment, make_user
 
 SITE = "localhost"  # the test client's host
 # As the report lists them, each as the server receives it; a value sent with its

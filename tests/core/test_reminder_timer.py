@@ -8,11 +8,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.core.test_serving import (
-    SECRET, free_port, serving_env, start_uwsgi, stop_uwsgi,
-)
-from tests.factories import make_appointment, make_user
-from tests.smtp_sink import SmtpSink
+from tests.core.test_serving import SECRET, serving_env, start_uwsgi, stop_uwsgi
+from tests.support.factories import make_appointment, make_user
+from tests.support.network import free_port
+from tests.support.smtp_sink import SmtpSink
 
 pytestmark = pytest.mark.uwsgi
 # The cron runs at the start of each minute; then the command needs a second or two.

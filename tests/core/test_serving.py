@@ -31,9 +31,10 @@ from werkzeug.http import parse_dict_header
 
 from app.accounts.models import UserSession
 from app.extensions import db
-from tests.factories import make_feed_token, make_user
+from tests.support.factories import make_feed_token, make_user
+from tests.support.network import free_port
+from tests.support.paths import PROJECT_DIR
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 UWSGI = Path(sys.executable).with_name("uwsgi")
 WORKERS = 2  # processes in uwsgi.ini
 SECRET = "uWSGI-test-secret-0123456789-abcdefghijklmnop"
@@ -43,12 +44,6 @@ READY = "WSGI app 0 (mountpoint='') ready"
 POST_FORK = '"unix_signal:15 end_me" (post-fork)'  # uwsgi.ini's last hook in a new worker
 
 pytestmark = pytest.mark.uwsgi
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def fetch(url: str) -> tuple[int, dict[str, str], str]:

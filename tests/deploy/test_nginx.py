@@ -15,7 +15,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import time
@@ -31,10 +30,11 @@ import pytest
 
 from tests.core import test_serving as serving
 from tests.core.test_serving import serving_env
-from tests.factories import make_feed_token, make_user
-from tests.redis_server import redis_server
+from tests.support.factories import make_feed_token, make_user
+from tests.support.network import free_port
+from tests.support.paths import PROJECT_DIR
+from tests.support.redis_server import redis_server
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 SITE = PROJECT_DIR / "deploy" / "nginx" / "sched.conf"
 NGINX = os.environ.get("NGINX", "/usr/sbin/nginx")
 NGINX_CONF_DIR = Path("/etc/nginx")  # the Debian package's mime.types and uwsgi_params
@@ -52,12 +52,6 @@ SECURITY_HEADERS = (
 )
 
 pytestmark = pytest.mark.uwsgi
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def site_for_this_machine(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -21,7 +20,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -32,12 +31,14 @@ from sqlalchemy import select
 from app.accounts.models import Role
 from app.extensions import db
 from app.scheduling.models import Appointment
-from tests.factories import PASSWORD, make_appointment, make_user
+from tests.support.e2e import log_in_and_load
+from tests.support.factories import PASSWORD, make_appointment, make_user
+from tests.support.network import free_port
+from tests.support.paths import PROJECT_DIR
+from tests.support.zones import UTC
 
 pytestmark = pytest.mark.browser
-UTC = timezone.utc
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 AXE_SCRIPT = PROJECT_DIR / "node_modules" / "axe-core" / "axe.min.js"
 VNU_JAR = PROJECT_DIR / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 INSTALL_HINT = "run `make test`, or `npm ci --no-audit --no-fund --ignore-scripts` (package.json)"
@@ -93,9 +94,7 @@ class HtmlChecker:
                 "installs Debian's default-jre-headless)."
             )
         _require(VNU_JAR, "The Nu Html Checker (npm package vnu-jar)")
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        port = free_port()
         self.url = f"http://127.0.0.1:{port}/"
         self.log_path = log_path
         self._log = log_path.open("wb")
@@ -294,16 +293,6 @@ def make_data(live_server, language: str) -> Data:
     return data
 
 
-def log_in(audit: Audit, email: str, password: str = PASSWORD) -> None:
-    page = audit.page
-    page.goto("/login")
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.click("#submit")
-    expect(page).to_have_url(re.compile(r"/appointments/$"))
-    page.wait_for_load_state("load")
-
-
 def log_out(audit: Audit) -> None:
     audit.page.context.clear_cookies()
 
@@ -431,15 +420,15 @@ def test_every_page_is_accessible_and_valid_html(
     audit = new_audit(new_context, axe_script, html_checker, language)
 
     check_public_pages(audit, data)
-    log_in(audit, USER)
+    log_in_and_load(audit.page, USER)
     check_user_pages(audit, data, ics_path)
     log_out(audit)
-    log_in(audit, ADMIN)
+    log_in_and_load(audit.page, ADMIN)
     check_admin_pages(audit, data)
     # The other roles' panels differ in their menus and dashboards.
     for role, email in (("staff", STAFF), ("translator", TRANSLATOR)):
         log_out(audit)
-        log_in(audit, email)
+        log_in_and_load(audit.page, email)
         audit.visit(f"admin dashboard, {role}", "/admin/")
 
     assert len(audit.checked) == len(set(audit.checked)), "two pages with the same name"

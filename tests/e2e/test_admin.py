@@ -7,10 +7,8 @@ The browser does what the staff member, the admin and the users do; the test mak
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-from datetime import datetime, timezone
+from datetime import datetime
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -20,42 +18,16 @@ from app.accounts.models import User
 from app.audit.models import AuditEntry
 from app.extensions import db
 from app.scheduling.models import Appointment
-from tests.e2e.test_user_journey import log_in as submit_login
-from tests.factories import PASSWORD, make_appointment, make_user
+from tests.support.e2e import arrive, log_in_and_load, save_screenshot
+from tests.support.factories import PASSWORD, make_appointment, make_user
+from tests.support.zones import UTC
 
 pytestmark = pytest.mark.browser
-UTC = timezone.utc
 
 STAFF = "sam.staff@example.com"
 ADMIN = "ada.admin@example.com"
 OWNER = "olive.owner@example.com"
 OTHER = "otto.other@example.com"
-
-
-def save_screenshot(page: Page, path) -> None:
-    """Keep a screenshot in the test's tmp_path, and in $E2E_SCREENSHOT_DIR if that is set."""
-    page.screenshot(path=path, full_page=True)
-    if directory := os.environ.get("E2E_SCREENSHOT_DIR"):
-        os.makedirs(directory, exist_ok=True)
-        shutil.copy(path, os.path.join(directory, f"admin-{path.name}"))
-
-
-def arrive(page: Page, url) -> None:
-    """Wait until the page at ``url`` has loaded, its scripts and styles included.
-
-    Leaving a page (or ending the test) while its files are still coming makes Chromium drop
-    those requests; Werkzeug's development server then leaves the static file it was sending
-    open, and the ResourceWarning fails a later test (filterwarnings=error). The admin pages
-    load ten scripts each, and their menus and actions need them anyway.
-    """
-    expect(page).to_have_url(url)
-    page.wait_for_load_state("load")
-
-
-def log_in(page: Page, email: str) -> None:
-    """Log in on /login and wait for the appointment list to load."""
-    submit_login(page, email)
-    page.wait_for_load_state("load")
 
 
 def admin_nav(page: Page):
@@ -106,7 +78,7 @@ def test_staff_edits_someones_appointment_and_finds_the_change_in_the_audit_log(
         db.session.remove()
 
     # From a public page to the admin panel, through the user menu.
-    log_in(page, STAFF)
+    log_in_and_load(page, STAFF)
     open_admin_panel_from_the_user_menu(page)
     expect(page.locator("#count-users")).to_have_text("3")
 
@@ -142,7 +114,7 @@ def test_staff_edits_someones_appointment_and_finds_the_change_in_the_audit_log(
     expect(row).to_contain_text("Dentist, moved upstairs")
     expect(row).to_contain_text("Main street 1, 2nd floor")
     expect(row).not_to_contain_text("Dentist check-up")
-    save_screenshot(page, tmp_path / "appointment-list.png")
+    save_screenshot(page, tmp_path / "appointment-list.png", "admin-")
 
     with live_server.app.app_context():
         stored = db.session.get(Appointment, dentist_id)
@@ -170,7 +142,7 @@ def test_staff_edits_someones_appointment_and_finds_the_change_in_the_audit_log(
     location_change = changes.filter(has=page.locator("th", has_text="Location"))
     expect(location_change.locator(".audit-old del")).to_have_text("Main street 1")
     expect(location_change.locator(".audit-new ins")).to_have_text("Main street 1, 2nd floor")
-    save_screenshot(page, tmp_path / "audit-log.png")
+    save_screenshot(page, tmp_path / "audit-log.png", "admin-")
 
     with live_server.app.app_context():
         entries = db.session.scalars(
@@ -208,11 +180,11 @@ def test_admin_deactivates_a_user_who_is_logged_out_and_cannot_log_in(
 
     # Olive is logged in elsewhere before anything happens.
     olives = new_context().new_page()
-    log_in(olives, OWNER)
+    log_in_and_load(olives, OWNER)
     expect(olives.locator("#user-menu")).to_have_text("Olive Owner")
 
     # The admin selects Olive and runs "Deactivate" from the "With selected" menu.
-    log_in(page, ADMIN)
+    log_in_and_load(page, ADMIN)
     page.goto("/admin/users/")
     olive_row = list_rows(page).filter(has_text=OWNER)
     expect(olive_row).to_have_count(1)
@@ -276,7 +248,7 @@ def test_a_plain_user_gets_forbidden_and_no_admin_link(page: Page, live_server):
     with live_server.app.app_context():
         make_user(OWNER, full_name="Olive Owner")
         db.session.remove()
-    log_in(page, OWNER)
+    log_in_and_load(page, OWNER)
     page.click("#user-menu")
     expect(page.get_by_role("link", name="Profile")).to_be_visible()
     expect(page.get_by_role("link", name="Admin panel")).to_have_count(0)

@@ -4,17 +4,17 @@ slot, opening appointments, and each user's language and first day of the week."
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from app.extensions import db
-from tests.e2e.test_user_journey import csp_violations, log_in
-from tests.factories import make_appointment, make_user
+from tests.support.e2e import csp_violations, log_in
+from tests.support.factories import make_appointment, make_user
+from tests.support.zones import UTC
 
 pytestmark = pytest.mark.browser
-UTC = timezone.utc
 
 
 def user_with_appointments(live_server, email, **profile):

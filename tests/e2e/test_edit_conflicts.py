@@ -9,8 +9,8 @@ from playwright.sync_api import expect
 
 from app.extensions import db
 from app.scheduling.models import Appointment
-from tests.e2e.test_user_journey import csp_violations, log_in
-from tests.factories import make_appointment, make_user
+from tests.support.e2e import csp_violations, log_in
+from tests.support.factories import make_appointment, make_user
 
 pytestmark = pytest.mark.browser
 

@@ -12,9 +12,9 @@ from playwright.sync_api import Page, expect
 from app.core import catalogs
 from app.extensions import db
 from app.scheduling.models import Appointment
-from tests.e2e.test_user_journey import log_in
-from tests.factories import make_appointment, make_user
 from tests.scheduling.test_ical import ics
+from tests.support.e2e import log_in
+from tests.support.factories import make_appointment, make_user
 
 pytestmark = pytest.mark.browser
 OFF_SITE = "http://127.0.0.1:9/phish"

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from app.accounts.models import UserSession
 from app.extensions import db
-from tests.e2e.test_user_journey import log_in
-from tests.factories import make_user
+from tests.support.e2e import log_in
+from tests.support.factories import make_user
 
 pytestmark = pytest.mark.browser
 

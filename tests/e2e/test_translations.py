@@ -11,8 +11,8 @@ from playwright.sync_api import Page, expect
 
 from app.core import catalogs
 from app.extensions import db
-from tests.e2e.test_admin import arrive, log_in
-from tests.factories import make_user
+from tests.support.e2e import arrive, log_in_and_load
+from tests.support.factories import make_user
 
 pytestmark = pytest.mark.browser
 
@@ -63,7 +63,7 @@ def test_a_translator_fixes_an_entry_and_the_public_page_shows_it_at_once(
     visitor.goto("/login")
     expect(visitor.locator("footer")).to_have_text(before)
 
-    log_in(page, TRANSLATOR)
+    log_in_and_load(page, TRANSLATOR)
     page.goto("/admin/translations/")
     arrive(page, re.compile(r"/admin/translations/$"))
     page.get_by_role("link", name="Français").click()

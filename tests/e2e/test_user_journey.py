@@ -6,17 +6,14 @@ could not see in the browser itself: the confirmation mail, and the database to 
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import func, select
 
-from app.extensions import db
-from app.scheduling.models import Appointment
-from tests.factories import PASSWORD, make_user
+from tests.support.e2e import csp_violations, log_in, save_screenshot
+from tests.support.factories import PASSWORD, make_user
+from tests.support.queries import count_appointments
 
 pytestmark = pytest.mark.browser
 
@@ -24,41 +21,12 @@ EMAIL = "robin@example.com"
 NAME = "Robin Register"
 
 
-def count_appointments(live_server) -> int:
-    with live_server.app.app_context():
-        return db.session.scalar(select(func.count()).select_from(Appointment))
-
-
 def flash(page: Page):
     return page.locator("#content .alert")
 
 
-def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
-    page.goto("/login")
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.click("#submit")
-    expect(page).to_have_url(re.compile(r"/appointments/$"))
-
-
 # 10:00 to 11:30 on the user's clock (Europe/Berlin), as the pages spell it.
 BERLIN_TIMES = re.compile(r"Mon, May 4, 2026, 10:00\s*–\s*11:30\s*AM")
-
-
-def save_screenshot(page: Page, path) -> None:
-    """Keep a screenshot in the test's tmp_path, and in $E2E_SCREENSHOT_DIR if that is set."""
-    page.screenshot(path=path, full_page=True)
-    if directory := os.environ.get("E2E_SCREENSHOT_DIR"):
-        os.makedirs(directory, exist_ok=True)
-        shutil.copy(path, os.path.join(directory, f"e2e-{path.name}"))
-
-
-def csp_violations(page) -> list[str]:
-    """Collect what the browser refuses under the site's Content-Security-Policy."""
-    refused: list[str] = []
-    page.on("console", lambda message: refused.append(message.text)
-            if "Content Security Policy" in message.text else None)
-    return refused
 
 
 def test_register_confirm_log_in_and_manage_an_appointment(page, live_server, tmp_path):
@@ -120,7 +88,7 @@ def test_register_confirm_log_in_and_manage_an_appointment(page, live_server, tm
     expect(detail.locator(".appointment-description")).to_have_text(
         "Bring the card.\nAsk about <teeth>."
     )
-    assert count_appointments(live_server) == 1
+    assert count_appointments(live_server.app) == 1
 
     # It is in the list.
     page.locator("nav.navbar").get_by_role("link", name="Appointments").click()
@@ -130,7 +98,7 @@ def test_register_confirm_log_in_and_manage_an_appointment(page, live_server, tm
     expect(rows.first.locator("td").first).to_have_text("Dentist")
     expect(rows.first).to_contain_text(BERLIN_TIMES)
     expect(rows.first).to_contain_text("Main street 1")
-    save_screenshot(page, tmp_path / "appointment-list.png")
+    save_screenshot(page, tmp_path / "appointment-list.png", "e2e-")
 
     # Open it and change its title.
     rows.first.get_by_role("link", name="Dentist", exact=True).click()
@@ -170,7 +138,7 @@ def test_register_confirm_log_in_and_manage_an_appointment(page, live_server, tm
     expect(flash(page)).to_contain_text("Appointment “Dentist, moved” deleted.")
     expect(page.get_by_text("You have no appointments yet.")).to_be_visible()
     expect(page.locator("table")).to_have_count(0)
-    assert count_appointments(live_server) == 0
+    assert count_appointments(live_server.app) == 0
 
     # Log out through the user menu.
     log_out = page.get_by_role("button", name="Log out")
@@ -214,7 +182,7 @@ def test_form_error_is_shown_next_to_its_field_and_nothing_is_stored(page, live_
     expect(page.locator("#title")).to_have_value("Backwards")
     expect(end).to_have_value("2026-05-04T09:00")
 
-    assert count_appointments(live_server) == 0
+    assert count_appointments(live_server.app) == 0
     page.goto("/appointments/")
     expect(page.get_by_text("You have no appointments yet.")).to_be_visible()
 

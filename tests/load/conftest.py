@@ -19,14 +19,14 @@ from tests.core.test_serving import (
     STATS_SOCKET,
     WORKERS,
     accepting_workers,
-    free_port,
     read_stats,
     serving_env,
     start_uwsgi,
     stop_uwsgi,
 )
-from tests.factories import PASSWORD, make_user
 from tests.load.client import LoadResult, User
+from tests.support.factories import PASSWORD, make_user
+from tests.support.network import free_port
 
 DATABASE = "PostgreSQL" if POSTGRESQL_SERVER else "SQLite"
 USERS = 25  # two clients each

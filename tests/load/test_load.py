@@ -23,8 +23,8 @@ from tests.conftest import POSTGRESQL_SERVER
 from tests.core.test_serving import accepting_workers, served_by, wait_until
 from tests.load.client import Load, LoadResult, Outcome
 from tests.load.conftest import add_users, serving
-from tests.postgres import postgresql_url
-from tests.tmpfs import fill, small_disk
+from tests.support.postgres import postgresql_url
+from tests.support.tmpfs import fill, small_disk
 
 pytestmark = pytest.mark.load
 

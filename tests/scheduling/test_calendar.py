@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from app.core.timezones import local_days_in_utc
 from app.scheduling import calendar as cal
+from tests.support.zones import BERLIN, NEW_YORK, UTC
 
-UTC = timezone.utc
-BERLIN = ZoneInfo("Europe/Berlin")
-NEW_YORK = ZoneInfo("America/New_York")
 MONDAY, SUNDAY = 0, 6
 
 
@@ -78,9 +77,9 @@ def test_first_weekday_where_the_user_lives(language, zone, first):
 
 
 def test_local_days_are_23_and_25_hours_long_on_clock_changes():
-    start, end = cal.utc_range(date(2026, 3, 29), date(2026, 3, 29), BERLIN)
+    start, end = local_days_in_utc(date(2026, 3, 29), date(2026, 3, 29), BERLIN)
     assert end - start == timedelta(hours=23)
-    start, end = cal.utc_range(date(2026, 11, 1), date(2026, 11, 1), NEW_YORK)
+    start, end = local_days_in_utc(date(2026, 11, 1), date(2026, 11, 1), NEW_YORK)
     assert end - start == timedelta(hours=25)
     assert start == datetime(2026, 11, 1, 4, tzinfo=UTC)
 

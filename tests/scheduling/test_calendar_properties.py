@@ -9,7 +9,7 @@ a time zone changes its clocks.
 from __future__ import annotations
 
 import calendar as stdlib_calendar
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -22,12 +22,13 @@ from app import create_app
 from app.core.timezones import is_skipped_local_time
 from app.core.validators import MAX_YEAR, MIN_YEAR
 from app.extensions import db
+from app.core.timezones import local_days_in_utc
 from app.scheduling import calendar as cal
 from app.scheduling.models import Appointment
-from tests.conftest import RequestIsolatingClient
-from tests.factories import make_user
+from tests.support.browser import RequestIsolatingClient
+from tests.support.factories import make_user
+from tests.support.zones import UTC
 
-UTC = timezone.utc
 PROPERTIES = settings(max_examples=100, deadline=None)
 MICROSECOND = timedelta(microseconds=1)
 
@@ -117,7 +118,7 @@ def test_adding_months_keeps_the_day_where_the_month_has_it(day, months):
 def test_the_utc_range_of_local_days_holds_exactly_those_days(zone_and_day, span):
     zone, first = zone_and_day
     last = first + timedelta(days=span)
-    start, end = cal.utc_range(first, last, zone)
+    start, end = local_days_in_utc(first, last, zone)
     assert start.tzinfo is not None and start <= end
     local = lambda instant: instant.astimezone(zone).date()  # noqa: E731
     # A day the clocks skip entirely (Samoa, 30 December 2011) has no instant to hold.
@@ -193,7 +194,7 @@ def test_an_all_day_appointment_lasts_its_days_the_last_one_included(zone_and_da
     # Days the clocks skip whole (Samoa's 30 December 2011) take no time.
     skipped = sum(
         1 for n in range(extra_days + 1)
-        if len(set(cal.utc_range(first + timedelta(days=n), first + timedelta(days=n), zone))) == 1
+        if len(set(local_days_in_utc(first + timedelta(days=n), first + timedelta(days=n), zone))) == 1
     )
     assert appointment.duration == timedelta(days=extra_days + 1 - skipped)
 

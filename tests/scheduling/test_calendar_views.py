@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import event, insert
 
 from app.extensions import db
 from app.scheduling.models import Appointment
-from tests.factories import make_appointment, make_user
-
-UTC = timezone.utc
-BERLIN = ZoneInfo("Europe/Berlin")
-NEW_YORK = ZoneInfo("America/New_York")
-
-
-def page(browser, url: str) -> str:
-    response = browser.get(url)
-    assert response.status_code == 200, (url, response.status_code)
-    return response.get_data(as_text=True)
+from tests.support.browser import page
+from tests.support.factories import make_appointment, make_user
+from tests.support.zones import BERLIN, UTC
 
 
 def cell(html: str, day: date) -> str:

@@ -16,7 +16,7 @@ One app and database for the module; each example starts from a database without
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -29,13 +29,13 @@ from app import create_app
 from app.core.timezones import timezone_names
 from app.core.validators import LINE_BREAKS_AND_TABS, MAX_YEAR, MIN_YEAR, has_control_characters
 from app.extensions import db
-from app.scheduling.forms import HTML_DATETIME_FORMATS
+from app.core.fields import HTML_DATETIME_FORMATS
 from app.scheduling.models import DESCRIPTION_MAX, LOCATION_MAX, TITLE_MAX, Appointment
-from tests.conftest import Browser, RequestIsolatingClient
-from tests.factories import make_user
-from tests.snapshot import snapshot
+from tests.support.browser import Browser, RequestIsolatingClient
+from tests.support.factories import make_user
+from tests.support.snapshot import snapshot
+from tests.support.zones import UTC
 
-UTC = timezone.utc
 CREATE = "/appointments/create/"
 
 # Wall-clock times a client may send: valid ones in and around the years accepted, in each of

@@ -6,7 +6,7 @@ import random
 import re
 import secrets
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from io import BytesIO
 from zoneinfo import ZoneInfo
 
@@ -14,7 +14,7 @@ import pytest
 import vobject
 from icalendar import Calendar
 from itsdangerous import TimestampSigner
-from sqlalchemy import event, func, insert, select, text
+from sqlalchemy import event, insert, select, text
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
@@ -32,15 +32,10 @@ from app.scheduling.ical import (
 from app.scheduling.forms import IMPORT_MAX_BYTES, sign_import
 from app.scheduling.models import Appointment
 from app.scheduling.views.ical import slugify
-from tests.conftest import csrf_token_from
-from tests.factories import make_appointment, make_feed_token, make_user
-
-UTC = timezone.utc
-BERLIN = ZoneInfo("Europe/Berlin")
-
-
-def count_appointments() -> int:
-    return db.session.scalar(select(func.count()).select_from(Appointment))
+from tests.support.browser import csrf_token_from
+from tests.support.factories import make_appointment, make_feed_token, make_user
+from tests.support.queries import count_appointments
+from tests.support.zones import BERLIN, UTC
 
 
 def ics(*events: str, extra: str = "") -> bytes:
@@ -616,7 +611,7 @@ def test_a_preview_confirmed_twice_adds_its_events_once(logged_in, user):
 def test_a_preview_confirmed_again_meanwhile_is_found_not_doubled(logged_in, user):
     """Both confirmations pass the look-up; the database's unique key stops the second."""
     from app.scheduling.forms import _serializer, import_idempotency_key
-    from tests.concurrent import meanwhile
+    from tests.support.concurrent import meanwhile
 
     preview = upload(logged_in, IMPORT_FILE).get_data(as_text=True)
     key = _serializer().loads(payload_from(preview))["key"]  # what the preview carries

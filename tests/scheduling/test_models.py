@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from app.extensions import db
-from tests.factories import make_appointment, make_user
+from tests.support.factories import make_appointment, make_user
+from tests.support.zones import UTC
 
-UTC = timezone.utc
 DAY = timedelta(days=1)
 
 

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.scheduling.models import Appointment
-from tests.factories import make_appointment, make_user
-from tests.html_form import HTMLForm
+from tests.support.factories import make_appointment, make_user
+from tests.support.html_form import HTMLForm
+from tests.support.queries import count_appointments
+from tests.support.zones import BERLIN
 
-BERLIN = ZoneInfo("Europe/Berlin")  # the logged-in user's zone
-UTC = timezone.utc
 CREATE = "/appointments/create/"
 
 
@@ -31,10 +30,6 @@ def form(
     if all_day:
         data["all_day"] = "y"
     return data
-
-
-def count_appointments() -> int:
-    return db.session.scalar(select(func.count()).select_from(Appointment))
 
 
 def warning(html: str) -> str:

@@ -4,7 +4,7 @@ owner's language and time zone, even with several senders at the same moment."""
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -12,9 +12,8 @@ from app.extensions import db
 from app.scheduling import reminders
 from app.scheduling.models import Appointment
 from app.scheduling.reminders import send_reminders
-from tests.factories import make_appointment, make_user
-
-UTC = timezone.utc
+from tests.support.factories import make_appointment, make_user
+from tests.support.zones import UTC
 
 
 def soon(hours: float = 1) -> datetime:

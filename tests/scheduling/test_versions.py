@@ -6,15 +6,16 @@ import html as html_lib
 import re
 
 import pytest
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
 from app.scheduling.models import Appointment
-from tests.concurrent import meanwhile
-from tests.factories import make_appointment
-from tests.html_form import HTMLForm
+from tests.support.browser import text
+from tests.support.concurrent import meanwhile
+from tests.support.factories import make_appointment
+from tests.support.html_form import HTMLForm
+from tests.support.queries import count_appointments, stored
 
 CHANGED = (
     "This appointment was changed meanwhile (in another tab or by someone else). Reload it to "
@@ -50,24 +51,10 @@ def save_elsewhere(browser, appointment_id: int) -> None:
     assert response.status_code == 302
 
 
-def stored(appointment_id: int) -> Appointment | None:
-    """The appointment as the database has it now."""
-    db.session.expire_all()
-    return db.session.get(Appointment, appointment_id)
-
-
-def text(response) -> str:
-    return html_lib.unescape(response.get_data(as_text=True))
-
-
 def conflict_alert(html: str) -> str:
     """The refusal's message at the top of the form, or "" if there is none."""
     match = re.search(r'<div [^>]*id="edit-conflict">(.*?)</div>', html, re.S)
     return html_lib.unescape(match.group(1)) if match else ""
-
-
-def count_appointments() -> int:
-    return db.session.scalar(select(func.count()).select_from(Appointment))
 
 
 def test_the_edit_form_carries_the_version_it_was_filled_from(logged_in, appointment):

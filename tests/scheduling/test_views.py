@@ -6,17 +6,13 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.scheduling.models import Appointment
-from tests.factories import appointment_form, make_appointment, make_user
-
-UTC = timezone.utc
-
-
-def count_appointments() -> int:
-    return db.session.scalar(select(func.count()).select_from(Appointment))
+from tests.support.factories import appointment_form, make_appointment, make_user
+from tests.support.queries import count_appointments
+from tests.support.zones import UTC
 
 
 def valid_form(**changes) -> dict:
@@ -341,7 +337,7 @@ def test_the_create_form_sent_twice_makes_one_appointment(logged_in):
 
 def test_a_second_submission_saved_meanwhile_is_found_not_doubled(logged_in, user):
     """Both submissions pass the look-up; the database's unique key stops the second insert."""
-    from tests.concurrent import meanwhile
+    from tests.support.concurrent import meanwhile
 
     html = logged_in.get("/appointments/create/").get_data(as_text=True)
     key = idempotency_key_from(html)

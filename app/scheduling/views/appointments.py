@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from flask import (
     Blueprint,
     abort,
@@ -15,7 +17,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_security import auth_required, current_user
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -166,9 +168,9 @@ def appointment_delete(appointment_id: int):
     title = appointment.title
     # Whatever version it has now: the request carries none. A plain DELETE rather than the
     # ORM's, which would refuse (StaleDataError) a row an edit changed since it was loaded.
-    deleted = db.session.execute(
+    deleted = cast(CursorResult, db.session.execute(
         delete(Appointment).filter_by(id=appointment_id, owner_id=current_user.id)
-    )
+    ))
     if deleted.rowcount != 1:
         abort(404, gone)
     db.session.commit()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_interval, format_skeleton
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -15,8 +17,14 @@ from sqlalchemy import select
 
 from app.core.gettext import lazy_gettext as _l
 from app.core.http import page_or_404
-from app.core.timezones import user_timezone
-from app.core.validators import MAX_YEAR, MIN_YEAR
+from app.core.timezones import (
+    MAX_YEAR,
+    MIN_YEAR,
+    UTC,
+    local_days_in_utc,
+    local_midnight,
+    user_timezone,
+)
 from app.extensions import db
 from app.scheduling import calendar as cal
 from app.scheduling.models import Appointment
@@ -30,7 +38,7 @@ DAY = "<int:day>"
 MONTH_ENTRIES_SHOWN = 3
 AGENDA_PER_PAGE = 25
 AGENDA_MAX_PAGE = 10_000
-END_OF_TIME = datetime(2201, 1, 1, tzinfo=timezone.utc)
+END_OF_TIME = datetime(MAX_YEAR + 1, 1, 1, tzinfo=UTC)
 AGENDA_EXPORT_SPAN = timedelta(days=90)
 
 NEW_APPOINTMENT_ON = _l("New appointment on %(day)s")
@@ -52,7 +60,7 @@ class Viewer:
     """Whose calendar is shown, and how: time zone, language, first day of the week, today."""
 
     tz: ZoneInfo
-    locale: object
+    locale: Locale
     locale_id: str
     first_weekday: int
     today: date
@@ -106,7 +114,7 @@ class Viewer:
 
 def entries_between(viewer: Viewer, days: list[date]) -> dict[date, list[cal.Entry]]:
     """Load the user's appointments on these local days with one range query."""
-    start, end = cal.utc_range(days[0], days[-1], viewer.tz)
+    start, end = local_days_in_utc(days[0], days[-1], viewer.tz)
     appointments = db.session.scalars(Appointment.overlapping(current_user, start, end))
     return cal.entries_by_day(appointments, days, viewer.tz)
 
@@ -114,7 +122,7 @@ def entries_between(viewer: Viewer, days: list[date]) -> dict[date, list[cal.Ent
 def day_or_404(year: int, month: int, day: int) -> date:
     """Return the calendar's date; 404, saying why, for one that does not exist or lies
     outside the years the calendar covers."""
-    if not MIN_YEAR <= year <= MAX_YEAR:
+    if not MIN_YEAR <= year <= MAX_YEAR:  # before date(): year 0 or 10000 is no date
         abort(404, description=str(YEARS_COVERED))
     try:
         return date(year, month, day)
@@ -150,6 +158,8 @@ def view_url(view: str, day: date) -> str:
 def render_view(template: str, view: str, anchor: date, previous: date, following: date,
                 title: str, viewer: Viewer, exported: tuple[date, date], **context):
     """Render a calendar view with its navigation; ``exported`` is the span its .ics link gets."""
+    # "from" is a keyword: the range goes in as a dict (of Any, as url_for's values are).
+    export_range: dict[str, Any] = {"from": exported[0], "to": exported[1]}
     return render_template(
         f"scheduling/{template}",
         view=view,
@@ -161,7 +171,7 @@ def render_view(template: str, view: str, anchor: date, previous: date, followin
         next_url=view_url(view, following),
         today_url=view_url(view, viewer.today),
         create_url=url_for("scheduling.appointment_create"),
-        export_url=url_for("ical.export_range", **{"from": exported[0], "to": exported[1]}),
+        export_url=url_for("ical.export_range", **export_range),
         **context,
     )
 
@@ -249,7 +259,7 @@ def agenda():
     anchor = date_argument("start") or viewer.today
     past = request.args.get("past") == "1"
     page = page_or_404(max_page=AGENDA_MAX_PAGE)
-    cutoff = cal.local_midnight(anchor, viewer.tz)
+    cutoff = local_midnight(anchor, viewer.tz)
     if past:
         query = (
             select(Appointment)

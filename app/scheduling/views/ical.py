@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import date, datetime
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
+from dateutil.relativedelta import relativedelta
 from flask import (
     Blueprint,
     abort,
@@ -16,6 +17,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -29,8 +31,14 @@ from werkzeug.http import remove_entity_headers
 from app.accounts.models import User
 from app.core.db import now_utc
 from app.core.errors import ERROR_TEXTS
-from app.core.timezones import is_valid_timezone, user_timezone
-from app.core.validators import MAX_YEAR, MIN_YEAR
+from app.core.timezones import (
+    MAX_YEAR,
+    MIN_YEAR,
+    in_calendar_years,
+    local_days_in_utc,
+    user_timezone,
+    zone_named,
+)
 from app.extensions import db
 from app.scheduling.feed import find_feed
 from app.scheduling.forms import (
@@ -68,8 +76,7 @@ def export_range():
         first, last = requested_days(request.args, today=now_utc().astimezone(tz).date())
     except ValueError as error:
         return bad_request(str(error))
-    start = datetime.combine(first, time.min, tzinfo=tz)
-    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=tz)
+    start, end = local_days_in_utc(first, last, tz)
     appointments = db.session.scalars(Appointment.overlapping(current_user, start, end))
     calendar = build_calendar(appointments, tz, uid_host(), name=calendar_name(current_user))
     return ics_response(calendar, download_name=f"sched-{first}-{last}.ics")
@@ -93,7 +100,7 @@ def feed(token: str):
     else:
         owner = found.owner
         calendar = build_calendar(
-            found.appointments(), timezone_of(owner), host, name=calendar_name(owner),
+            found.appointments(), zone_named(owner.timezone), host, name=calendar_name(owner),
             publish=True, now=lambda: found.stamp,
         )
         response = ics_response(calendar)
@@ -195,20 +202,25 @@ def _already_imported():
 
 
 def ics_response(calendar: Calendar, download_name: str | None = None):
-    """Send a calendar as text/calendar; with a name, as a file to save."""
-    response = current_app.response_class(calendar.to_ical(), mimetype="text/calendar")
-    if download_name:
-        response.headers.set("Content-Disposition", "attachment", filename=download_name)
+    """Send a calendar as text/calendar; with a name, as a file to save (Flask's send_file)."""
+    if download_name is None:
+        return current_app.response_class(calendar.to_ical(), mimetype="text/calendar")
+    response = send_file(
+        io.BytesIO(calendar.to_ical()),
+        mimetype="text/calendar",
+        as_attachment=True,
+        download_name=download_name,
+        max_age=0,
+    )
+    # Someone's own appointments: kept by no cache, as every page of theirs (app/core/caching.py).
+    response.cache_control.private = True
+    response.cache_control.no_store = True
     return response
 
 
 def uid_host() -> str:
     """The host name that ends every appointment UID: this site's, without a port."""
     return urlsplit(request.host_url).hostname or "localhost"
-
-
-def timezone_of(user: User) -> tzinfo:
-    return ZoneInfo(user.timezone) if is_valid_timezone(user.timezone) else timezone.utc
 
 
 def calendar_name(user: User) -> str:
@@ -230,8 +242,7 @@ def requested_days(args, today: date) -> tuple[date, date]:
     given = [args.get("from"), args.get("to")]
     if not any(given):
         first = today.replace(day=1)
-        following = (first + timedelta(days=31)).replace(day=1)
-        return first, following - timedelta(days=1)
+        return first, first + relativedelta(months=1, days=-1)
     if not all(given):
         raise ValueError(_("Give both dates, from and to, or neither for the current month."))
     try:
@@ -240,7 +251,7 @@ def requested_days(args, today: date) -> tuple[date, date]:
         raise ValueError(
             _("Give the dates as YYYY-MM-DD, for example from=2026-05-01&to=2026-05-31.")
         ) from None
-    if not (MIN_YEAR <= first.year <= MAX_YEAR and MIN_YEAR <= last.year <= MAX_YEAR):
+    if not in_calendar_years(first, last):
         raise ValueError(_("Enter a year between %(min)d and %(max)d.", min=MIN_YEAR, max=MAX_YEAR))
     if last < first:
         raise ValueError(_("The end date must not be before the start date."))

@@ -1,11 +1,11 @@
 """PostgreSQL for the test suite: a throw-away cluster, and a fresh database per test on a server.
 
-``python -m tests.postgres -- COMMAND ...`` (what ``make test-postgresql`` runs) starts a cluster
-from PostgreSQL's server binaries (Debian's `postgresql` package, or $PG_BIN) in a new folder
-in /dev/shm or /tmp (see ``parent_folder``), runs COMMAND with ``SCHED_TEST_DATABASE`` naming
-the server, and always stops the server and deletes the folder afterwards: when COMMAND ends,
-fails, or on Ctrl-C or SIGTERM. Without a COMMAND it prints the URL and keeps the cluster until
-Ctrl-C, for running pytest by hand.
+``python -m tests.support.postgres -- COMMAND ...`` (what ``make test-postgresql`` runs) starts a
+cluster from PostgreSQL's server binaries (Debian's `postgresql` package, or $PG_BIN) in a new
+folder in /dev/shm or /tmp (see ``parent_folder``), runs COMMAND with ``SCHED_TEST_DATABASE``
+naming the server, and always stops the server and deletes the folder afterwards: when COMMAND
+ends, fails, or on Ctrl-C or SIGTERM. Without a COMMAND it prints the URL and keeps the cluster
+until Ctrl-C, for running pytest by hand.
 
 The cluster listens on 127.0.0.1 only, on a free port, with a random password (any local user
 could otherwise connect as its superuser); its Unix socket is in its own folder, which only the
@@ -17,6 +17,11 @@ survives the run.
 ``TestDatabases`` is what tests/conftest.py uses on such a server (or any server a developer
 names in ``SCHED_TEST_DATABASE``, with a role that may create databases): one database built by
 the migrations, copied per test with ``CREATE DATABASE ... TEMPLATE``, dropped after the test.
+
+The benchmark (bench/admin.py) runs its cluster with ``temporary_cluster()`` too, asking for what
+a big load needs on top of what the tests get: settings of its own, a database of its own, the
+folder on disk rather than in memory; ``terminate_as_interrupt()`` gives it the clean-up on
+SIGTERM that ``python -m tests.support.postgres`` has.
 """
 
 from __future__ import annotations
@@ -30,17 +35,18 @@ import secrets
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
+
+from tests.support.network import free_port
 
 # The server the suite runs on (unset: SQLite), and the throw-away cluster's data folder, which
 # lets a test restart that server (tests/core/test_database.py).
@@ -51,6 +57,7 @@ PARENT_ENV = "SCHED_TEST_POSTGRES_PARENT"
 # Debian installs the server's programs here, one folder per major version, not on PATH.
 DEBIAN_BINARIES = "/usr/lib/postgresql/*/bin/initdb"
 SUPERUSER = "postgres"  # the database role initdb creates; not the system user
+MAINTENANCE_DATABASE = "postgres"  # the database initdb creates
 DEBIAN_SYSTEM_USER = "postgres"
 OWN_SYSTEM_USER = "sched-test"
 FOLDER_PREFIX = "sched-test-pg-"
@@ -140,12 +147,6 @@ def parent_folder() -> Path:
     return MEMORY_FOLDER if room.f_bavail * room.f_frsize >= MEMORY_NEEDED else Path("/tmp")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 # --------------------------------------------------------------------------------------------
 # The throw-away cluster
 # --------------------------------------------------------------------------------------------
@@ -153,13 +154,18 @@ def free_port() -> int:
 
 @dataclass
 class Cluster:
-    """A cluster in ``folder`` (data/, server.log and the Unix socket), owned by ``user``."""
+    """A cluster in ``folder`` (data/, server.log and the Unix socket), owned by ``user``.
+
+    ``database`` is the one its URLs name; ``settings`` are started with on top of SETTINGS.
+    """
 
     folder: Path
     user: pwd.struct_passwd
     bin: Path
     port: int = 0
     password: str = ""
+    database: str = MAINTENANCE_DATABASE
+    settings: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_data_folder(cls, data: Path) -> Cluster:
@@ -181,8 +187,20 @@ class Cluster:
 
     @property
     def url(self) -> str:
-        """The maintenance database's URL, for SCHED_TEST_DATABASE."""
-        return f"postgresql://{SUPERUSER}:{self.password}@127.0.0.1:{self.port}/postgres"
+        """The URL of ``database`` (the maintenance database unless temporary_cluster made
+        another), for SCHED_TEST_DATABASE or DATABASE_URL."""
+        return f"postgresql://{SUPERUSER}:{self.password}@127.0.0.1:{self.port}/{self.database}"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The same with the psycopg 3 driver, for SQLAlchemy."""
+        return postgresql_url(self.url).render_as_string(hide_password=False)
+
+    @property
+    def conninfo(self) -> str:
+        """The same for psycopg itself."""
+        return (f"host=127.0.0.1 port={self.port} user={SUPERUSER} password={self.password} "
+                f"dbname={self.database}")
 
     def run(self, program: str, *args: str, timeout: float = 120):
         """Run one of the server's programs as the cluster's user; raise if it fails."""
@@ -201,6 +219,7 @@ class Cluster:
     def start(self) -> None:
         options = {
             **SETTINGS,
+            **self.settings,
             "listen_addresses": "127.0.0.1",
             "port": str(self.port),
             "unix_socket_directories": str(self.folder),
@@ -232,6 +251,31 @@ class Cluster:
                     return
         raise ClusterError(f"could not stop PostgreSQL in {self.folder}{self.log_tail()}")
 
+    def create_database(self, name: str) -> None:
+        """Create an empty database ``name`` (UTF-8, from template0), over the Unix socket."""
+        self.run("createdb", "-h", str(self.folder), "-p", str(self.port), "-U", SUPERUSER,
+                 "-E", "UTF8", "-T", "template0", name)
+
+    def postmaster_pid(self) -> int:
+        """The server's main process (pg_ctl detached it: it is not among our children)."""
+        return int((self.data / "postmaster.pid").read_text().splitlines()[0])
+
+    def read_log(self, offset: int = 0) -> str:
+        """The server's log from ``offset`` (bytes) on."""
+        try:
+            with open(self.log, "rb") as log:
+                log.seek(offset)
+                return log.read().decode(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_size(self) -> int:
+        """The log's length in bytes: the ``offset`` of what the server logs next."""
+        try:
+            return self.log.stat().st_size
+        except FileNotFoundError:
+            return 0
+
     def log_tail(self, lines: int = 30) -> str:
         try:
             text = self.log.read_text(errors="replace").splitlines()[-lines:]
@@ -241,13 +285,22 @@ class Cluster:
 
 
 @contextmanager
-def temporary_cluster() -> Iterator[Cluster]:
-    """Start a throw-away cluster; stop it and delete its folder when the block ends."""
+def temporary_cluster(
+    settings: Mapping[str, str] | None = None, database: str | None = None,
+    parent: Path | None = None, prefix: str = FOLDER_PREFIX,
+) -> Iterator[Cluster]:
+    """Start a throw-away cluster; stop it and delete its folder when the block ends.
+
+    What the tests get by default; the benchmark asks for more: ``settings`` on top of
+    SETTINGS, a new empty ``database`` that the cluster's URLs then name, and the folder (named
+    ``prefix``...) in ``parent`` instead of where ``parent_folder`` puts it.
+    """
     binaries = server_binaries()
     user = server_user()
     # mkdtemp makes it 0700: once it is the server user's, only that user (and root) get in.
-    folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX, dir=parent_folder()))
-    cluster = Cluster(folder=folder, user=user, bin=binaries, password=secrets.token_urlsafe(24))
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent or parent_folder()))
+    cluster = Cluster(folder=folder, user=user, bin=binaries, password=secrets.token_urlsafe(24),
+                      settings=dict(settings or {}))
     started = False
     try:
         os.chown(folder, user.pw_uid, user.pw_gid)
@@ -269,6 +322,9 @@ def temporary_cluster() -> Iterator[Cluster]:
             except ClusterError as error:
                 if attempt == START_ATTEMPTS or "could not bind" not in str(error):
                     raise
+        if database:
+            cluster.create_database(database)
+            cluster.database = database
         yield cluster
     finally:
         try:
@@ -276,6 +332,24 @@ def temporary_cluster() -> Iterator[Cluster]:
                 cluster.stop()
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Let SIGTERM and SIGHUP unwind like Ctrl-C, so that every `finally` runs (the cluster's
+    clean-up among them); and Ctrl-C too where the shell started us with it ignored (in the
+    background, say). For programs that run temporary_cluster() themselves (bench/admin.py)."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, interrupt) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 # --------------------------------------------------------------------------------------------
@@ -389,7 +463,7 @@ def _run_child(command: list[str], env: dict[str, str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tests.postgres",
+        prog="python -m tests.support.postgres",
         description=f"Run COMMAND with {DATABASE_ENV} set to a throw-away PostgreSQL cluster, "
         "deleted afterwards. Without COMMAND, keep the cluster until Ctrl-C.",
     )

@@ -1,30 +1,30 @@
-"""The admin panel's pages: the dashboard, and one Flask-Admin view per model."""
+"""What every model screen of the admin panel shares: SchedModelView, the base of the appointment,
+user, role and audit log views, and its guards against bad input.
+
+Who may see and change what is app/admin/security.py's; each screen is a module of its own
+(app/admin/appointments.py, users.py, audit.py, translations.py, dashboard.py).
+"""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from flask import abort, after_this_request, current_app, flash, request
-from flask_admin import AdminIndexView, expose
+from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.babel import gettext as admin_gettext
 from flask_admin.contrib.sqla import ModelView
 from flask_babel import gettext
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from app.accounts.models import APPOINTMENTS_MANAGE, AUDIT_READ, USERS_READ, User
-from app.admin.security import PermissionRequired, has_permission
+from app.admin.security import PermissionRequired
 from app.audit import recording as audit
-from app.audit.models import AuditEntry
-from app.core.db import MAX_INT, now_utc, parse_id
-from app.core.errors import database_error_summary, database_unavailable_reason, refuse_input
-from app.core.validators import MAX_YEAR, MIN_YEAR
+from app.core.db import MAX_INT, database_error_summary, database_unavailable_reason, parse_id
+from app.core.errors import refuse_input
+from app.core.timezones import in_calendar_years
 from app.extensions import db
-from app.scheduling.models import Appointment
 
-LATEST_AUDIT_ENTRIES = 10
 # A spreadsheet runs a cell that starts with one of these as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -34,36 +34,6 @@ def spreadsheet_safe(value):
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return f"'{value}"
     return value
-
-
-class DashboardView(PermissionRequired, AdminIndexView):
-    """/admin/: counts at a glance and the latest audit entries."""
-
-    @expose("/")
-    def index(self):
-        now = now_utc()
-        week_ago = now - timedelta(days=7)
-        counts = {}
-        if has_permission(USERS_READ):
-            counts["users"] = db.session.scalar(select(func.count()).select_from(User))
-            counts["signups"] = db.session.scalar(
-                select(func.count()).select_from(User).where(
-                    User.create_datetime >= week_ago.replace(tzinfo=None)
-                )
-            )
-        if has_permission(APPOINTMENTS_MANAGE):
-            counts["appointments_this_week"] = db.session.scalar(
-                select(func.count()).select_from(Appointment).where(
-                    Appointment.start >= now - timedelta(days=now.weekday()),
-                    Appointment.start < now + timedelta(days=7 - now.weekday()),
-                )
-            )
-        latest = []
-        if has_permission(AUDIT_READ):
-            latest = db.session.scalars(
-                select(AuditEntry).order_by(AuditEntry.created.desc()).limit(LATEST_AUDIT_ENTRIES)
-            ).all()
-        return self.render("admin/dashboard.html", counts=counts, latest=latest)
 
 
 def is_page_number(text: str, page_size: int) -> bool:
@@ -84,7 +54,7 @@ def is_sensible_filter_value(view, flt, value: str) -> bool:
     """
     cleaned = flt.clean(value)
     items = cleaned if isinstance(cleaned, list | tuple) else [cleaned]
-    if any(isinstance(item, date) and not MIN_YEAR <= item.year <= MAX_YEAR for item in items):
+    if any(isinstance(item, date) and not in_calendar_years(item) for item in items):
         return False
     options = flt.get_options(view)
     if options:

@@ -15,13 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.network import free_port
+
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _answers_ping(port: int) -> bool:
@@ -38,7 +34,7 @@ def redis_server(directory: Path) -> Iterator[str]:
     """Start redis-server on a free loopback port; yield its URL (database 0)."""
     if not Path(REDIS_SERVER).exists():
         pytest.fail("redis-server is missing: `make test` installs Debian's redis-server")
-    port = _free_port()
+    port = free_port()
     log = directory / "redis.log"
     process = subprocess.Popen(
         [
