@@ -99,12 +99,15 @@ def record_failure(user: User) -> None:
     locked = False
     if failures is not None and failures >= current_app.config["LOCKOUT_ATTEMPTS"]:
         locked_until = now + lock_duration()
-        result = cast(CursorResult, db.session.execute(
-            update(User)
-            .where(User.id == user.id, not_locked)
-            .values(locked_until=locked_until, failed_logins=0)
-            .execution_options(synchronize_session=False)
-        ))
+        result = cast(
+            CursorResult,
+            db.session.execute(
+                update(User)
+                .where(User.id == user.id, not_locked)
+                .values(locked_until=locked_until, failed_logins=0)
+                .execution_options(synchronize_session=False)
+            ),
+        )
         locked = result.rowcount == 1
     # The login view commits only on success; the count must stay whatever the answer.
     db.session.commit()
@@ -160,9 +163,7 @@ def _logging_out_when_locked(view):
     @functools.wraps(view)
     def check_password(*args, **kwargs):
         response = view(*args, **kwargs)
-        if request.method == "POST" and current_user.is_authenticated and is_locked(
-            current_user
-        ):
+        if request.method == "POST" and current_user.is_authenticated and is_locked(current_user):
             logout_user()  # the session's row goes too (app/accounts/sessions.py)
         return response
 

@@ -30,7 +30,12 @@ AUDIT_READ = "audit-read"
 TRANSLATE = "translate"
 ROLE_PERMISSIONS = {
     ROLE_ADMIN: [
-        ADMIN_PANEL, APPOINTMENTS_MANAGE, USERS_READ, USERS_MANAGE, ROLES_MANAGE, AUDIT_READ,
+        ADMIN_PANEL,
+        APPOINTMENTS_MANAGE,
+        USERS_READ,
+        USERS_MANAGE,
+        ROLES_MANAGE,
+        AUDIT_READ,
         TRANSLATE,
     ],
     ROLE_STAFF: [ADMIN_PANEL, APPOINTMENTS_MANAGE, USERS_READ, AUDIT_READ],
@@ -80,9 +85,7 @@ class User(Model, fs_models.FsUserMixin):
     locale: Mapped[str] = mapped_column(String(16), default="en")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     # The SHA-256 of the secret in the user's calendar feed address; None: no address yet.
-    calendar_token_hash: Mapped[str | None] = mapped_column(
-        String(64), unique=True, default=None
-    )
+    calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
     # The longest appointment the user has ever had, in seconds: calendar queries look this far
     # back for appointments that began earlier and still run (see scheduling.models).
     longest_appointment_seconds: Mapped[int] = mapped_column(

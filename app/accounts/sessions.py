@@ -80,9 +80,12 @@ def end_sessions(user: User, except_current: bool = False) -> None:
 def purge_expired_sessions() -> int:
     """Delete every session row older than PERMANENT_SESSION_LIFETIME, also those of users who
     never log in again; return how many went."""
-    result = cast(CursorResult, db.session.execute(
-        delete(UserSession).where(UserSession.created_at <= _oldest_live_start())
-    ))
+    result = cast(
+        CursorResult,
+        db.session.execute(
+            delete(UserSession).where(UserSession.created_at <= _oldest_live_start())
+        ),
+    )
     db.session.commit()
     return result.rowcount
 

@@ -297,16 +297,36 @@ class AppointmentAdmin(SchedModelView):
 
     column_list = ("owner", "title", "start", "end", "all_day", "location")
     column_details_list = (
-        "owner", "title", "start", "end", "all_day", "location", "description", "created",
+        "owner",
+        "title",
+        "start",
+        "end",
+        "all_day",
+        "location",
+        "description",
+        "created",
         "modified",
     )
     column_export_list = (
-        "id", "owner", "title", "start", "end", "all_day", "location", "description", "created",
+        "id",
+        "owner",
+        "title",
+        "start",
+        "end",
+        "all_day",
+        "location",
+        "description",
+        "created",
         "modified",
     )
     column_labels = LABELS
     column_sortable_list = (
-        ("owner", "owner.email"), "title", "start", "end", "all_day", "location",
+        ("owner", "owner.email"),
+        "title",
+        "start",
+        "end",
+        "all_day",
+        "location",
     )
     column_default_sort = ("start", True)
     column_searchable_list = ("title", "location", "description", "owner.email")
@@ -358,9 +378,7 @@ class AppointmentAdmin(SchedModelView):
     def last_page(self, page_size: int) -> int:
         return max(MAX_LIST_OFFSET // page_size - 1, 0)
 
-    def get_list(
-        self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None
-    ):
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
         if page and page_size:
             page = min(page, self.last_page(page_size))
         return super().get_list(
@@ -517,7 +535,8 @@ class AppointmentAdmin(SchedModelView):
             skeleton = ("y", "yMMMM", "yMMMEd")[depth - 1]
             drilldown = DateDrilldown(
                 current=format_skeleton(skeleton, first, locale=locale),
-                up=[everything] + [
+                up=[everything]
+                + [
                     link(labels[broader](first), _period(first, broader))
                     for broader in range(1, depth)
                 ],
@@ -560,13 +579,17 @@ class AppointmentAdmin(SchedModelView):
             return firsts
         inner = (
             values(
-                column("number", Integer), column("lo", UTCDateTime), column("hi", UTCDateTime),
+                column("number", Integer),
+                column("lo", UTCDateTime),
+                column("hi", UTCDateTime),
                 name="inner_periods",
             )
-            .data([
-                (number, *local_days_in_utc(*_period(first, depth), zone))
-                for number, first in enumerate(firsts[1:-1], start=1)
-            ])
+            .data(
+                [
+                    (number, *local_days_in_utc(*_period(first, depth), zone))
+                    for number, first in enumerate(firsts[1:-1], start=1)
+                ]
+            )
             .cte()  # SQLite names a VALUES list's columns only in a WITH clause
         )
         starting_then = query.filter(

@@ -163,11 +163,23 @@ class AuditLogView(SchedModelView):
     page_size_options = (25, 50, 100)
 
     column_list = (
-        "created", "actor_email", "action", "object_type", "object_repr", "changes", "ip",
+        "created",
+        "actor_email",
+        "action",
+        "object_type",
+        "object_repr",
+        "changes",
+        "ip",
     )
     column_details_list = (
-        "created", "actor_email", "action", "object_type", "object_id", "object_repr",
-        "changes", "ip",
+        "created",
+        "actor_email",
+        "action",
+        "object_type",
+        "object_id",
+        "object_repr",
+        "changes",
+        "ip",
     )
     column_labels = {
         "created": _l("When"),

@@ -105,12 +105,16 @@ class SchedModelView(PermissionRequired, ModelView):
             # A unique value taken, or a row gone, between the form's checks and the save.
             current_app.logger.warning(
                 "Admin panel, %s: the database refused a change: %s",
-                self.endpoint, database_error_summary(exc),
+                self.endpoint,
+                database_error_summary(exc),
             )
-            flash(gettext(
-                "Nothing was saved: the change conflicts with a record saved meanwhile (the "
-                "same e-mail address, say). Check the form and save again."
-            ), "error")
+            flash(
+                gettext(
+                    "Nothing was saved: the change conflicts with a record saved meanwhile (the "
+                    "same e-mail address, say). Check the form and save again."
+                ),
+                "error",
+            )
             after_this_request(_answer_conflict)
             return True
         if isinstance(exc, SQLAlchemyError):

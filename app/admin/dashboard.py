@@ -39,16 +39,16 @@ class DashboardView(PermissionRequired, AdminIndexView):
         if has_permission(USERS_READ):
             counts["users"] = db.session.scalar(select(func.count()).select_from(User))
             counts["signups"] = db.session.scalar(
-                select(func.count()).select_from(User).where(
-                    User.create_datetime >= week_ago.replace(tzinfo=None)
-                )
+                select(func.count())
+                .select_from(User)
+                .where(User.create_datetime >= week_ago.replace(tzinfo=None))
             )
         if has_permission(APPOINTMENTS_MANAGE):
             week_start, week_end = this_week_in_utc(now)
             counts["appointments_this_week"] = db.session.scalar(
-                select(func.count()).select_from(Appointment).where(
-                    Appointment.start >= week_start, Appointment.start < week_end
-                )
+                select(func.count())
+                .select_from(Appointment)
+                .where(Appointment.start >= week_start, Appointment.start < week_end)
             )
         latest: Sequence[AuditEntry] = []
         if has_permission(AUDIT_READ):

@@ -95,22 +95,28 @@ class EntryForm(FlaskForm):
 
     @classmethod
     def for_message(cls, catalog: Catalog, message: Message, **kwargs) -> EntryForm:
-        return cls(formdata=None, data={
-            "translation": padded_forms(catalog, message),
-            "fuzzy": message.fuzzy,
-            "previous": fingerprint(message),
-            **kwargs,
-        })
+        return cls(
+            formdata=None,
+            data={
+                "translation": padded_forms(catalog, message),
+                "fuzzy": message.fuzzy,
+                "previous": fingerprint(message),
+                **kwargs,
+            },
+        )
 
 
 class UploadForm(FlaskForm):
-    po_file = FileField(_l(".po file"), validators=[
-        FileRequired(_l("Choose a .po file.")),
-        FileSize(
-            UPLOAD_MAX_BYTES,
-            message=_l("The file is larger than %(size)d KiB.", size=UPLOAD_MAX_BYTES // 1024),
-        ),
-    ])
+    po_file = FileField(
+        _l(".po file"),
+        validators=[
+            FileRequired(_l("Choose a .po file.")),
+            FileSize(
+                UPLOAD_MAX_BYTES,
+                message=_l("The file is larger than %(size)d KiB.", size=UPLOAD_MAX_BYTES // 1024),
+            ),
+        ],
+    )
 
 
 class RevertForm(FlaskForm):
@@ -146,16 +152,18 @@ def apply(message: Message, new: list[str], fuzzy: bool) -> None:
 
 
 def record(language: str, message: Message, old: list[str], new: list[str], how: str) -> None:
-    db.session.add(TranslationEdit(
-        language=language,
-        key=catalogs.message_key(message),
-        msgid=catalogs.entry_id(message)[0],
-        how=how,
-        old=old,
-        new=new,
-        actor_id=current_user.id,
-        actor_email=current_user.email,
-    ))
+    db.session.add(
+        TranslationEdit(
+            language=language,
+            key=catalogs.message_key(message),
+            msgid=catalogs.entry_id(message)[0],
+            how=how,
+            old=old,
+            new=new,
+            actor_id=current_user.id,
+            actor_email=current_user.email,
+        )
+    )
 
 
 @dataclass
@@ -225,15 +233,27 @@ class TranslationConsole(PermissionRequired, BaseView):
         page = min(page, pages - 1)
         here = request.full_path if request.query_string else request.path
         rows = [
-            Row(message, catalogs.message_key(message), state,
-                EntryForm.for_message(catalog, message, next=here))
-            for message, state in matches[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
+            Row(
+                message,
+                catalogs.message_key(message),
+                state,
+                EntryForm.for_message(catalog, message, next=here),
+            )
+            for message, state in matches[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
         ]
         return self.render(
             "admin/translations/entries.html",
-            language=language, catalog=catalog, rows=rows, status=status, statuses=STATUSES,
-            search=search, page=page, pages=pages, found=len(matches),
-            progress=catalogs.progress(catalog), plural_examples=plural_examples(catalog),
+            language=language,
+            catalog=catalog,
+            rows=rows,
+            status=status,
+            statuses=STATUSES,
+            search=search,
+            page=page,
+            pages=pages,
+            found=len(matches),
+            progress=catalogs.progress(catalog),
+            plural_examples=plural_examples(catalog),
             upload_form=UploadForm(),
         )
 
@@ -277,8 +297,12 @@ class TranslationConsole(PermissionRequired, BaseView):
             if message is None:
                 abort(404)
             form.previous.data = fingerprint(message)
-            errors = [_("Someone else changed this entry meanwhile. Their version is shown "
-                        "above the form; save again to replace it with yours.")]
+            errors = [
+                _(
+                    "Someone else changed this entry meanwhile. Their version is shown "
+                    "above the form; save again to replace it with yours."
+                )
+            ]
             return self.render_entry(language, catalog, message, form, errors, status=409)
         flash(_("Saved. The new translation is live."), "success")
         back = form.next.data or ""
@@ -344,9 +368,12 @@ class TranslationConsole(PermissionRequired, BaseView):
         except catalogs.CatalogError as error:
             return self.render_upload_errors(language, [str(error)])
         if uploaded.locale is not None and uploaded.locale.language != language.split("_")[0]:
-            return self.render_upload_errors(language, [
-                _("This file is for another language (%(found)s).", found=str(uploaded.locale)),
-            ])
+            return self.render_upload_errors(
+                language,
+                [
+                    _("This file is for another language (%(found)s).", found=str(uploaded.locale)),
+                ],
+            )
 
         catalog = self.catalog_or_abort(language)
         changes, errors, unknown = upload_changes(catalog, uploaded)
@@ -366,12 +393,23 @@ class TranslationConsole(PermissionRequired, BaseView):
                 record(language, current, old, catalogs.forms(current), "upload")
 
         if self.change(language, save):
-            flash(ngettext("%(num)d entry updated from the file.",
-                           "%(num)d entries updated from the file.", len(changes)), "success")
+            flash(
+                ngettext(
+                    "%(num)d entry updated from the file.",
+                    "%(num)d entries updated from the file.",
+                    len(changes),
+                ),
+                "success",
+            )
             if unknown:
-                flash(ngettext("%(num)d entry of the file is not in the catalog and was ignored.",
-                               "%(num)d entries of the file are not in the catalog and were "
-                               "ignored.", unknown), "warning")
+                flash(
+                    ngettext(
+                        "%(num)d entry of the file is not in the catalog and was ignored.",
+                        "%(num)d entries of the file are not in the catalog and were ignored.",
+                        unknown,
+                    ),
+                    "warning",
+                )
         return redirect(url_for(".entries", language=language))
 
     # --- Helpers ------------------------------------------------------------------------------
@@ -401,14 +439,24 @@ class TranslationConsole(PermissionRequired, BaseView):
         ).all()
         return self.render(
             "admin/translations/entry.html",
-            language=language, catalog=catalog, message=message, key=key, form=form,
-            errors=errors, history=history, status=catalogs.status(message),
-            plural_examples=plural_examples(catalog), statuses=STATUSES, revert_form=RevertForm(),
+            language=language,
+            catalog=catalog,
+            message=message,
+            key=key,
+            form=form,
+            errors=errors,
+            history=history,
+            status=catalogs.status(message),
+            plural_examples=plural_examples(catalog),
+            statuses=STATUSES,
+            revert_form=RevertForm(),
         ), status
 
     def render_upload_errors(self, language: str, errors: list[str]):
         return self.render(
-            "admin/translations/upload_errors.html", language=language, errors=errors,
+            "admin/translations/upload_errors.html",
+            language=language,
+            errors=errors,
         ), 400
 
 
@@ -440,13 +488,23 @@ def upload_changes(catalog: Catalog, uploaded: Catalog):
             continue  # an empty entry in the file does not erase a translation
         for problem in candidate_problems(catalog, message, new):
             source = catalogs.entry_id(message)[0]
-            errors.append(_("Line %(line)d, “%(source)s”: %(problem)s",
-                            line=theirs.lineno or 0, source=source, problem=problem))
+            errors.append(
+                _(
+                    "Line %(line)d, “%(source)s”: %(problem)s",
+                    line=theirs.lineno or 0,
+                    source=source,
+                    problem=problem,
+                )
+            )
         changes[catalogs.message_key(message)] = (new, fuzzy)
     return changes, errors, unknown
 
 
 def add_views(admin) -> None:
-    admin.add_view(TranslationConsole(
-        name=_l("Translations"), endpoint="translations", url="translations",
-    ))
+    admin.add_view(
+        TranslationConsole(
+            name=_l("Translations"),
+            endpoint="translations",
+            url="translations",
+        )
+    )

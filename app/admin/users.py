@@ -84,6 +84,7 @@ def known_permissions() -> list[str]:
     per_language = [translate_permission(language) for language in current_app.config["LANGUAGES"]]
     return KNOWN_PERMISSIONS + per_language
 
+
 # Each listed user's number of appointments, counted inside the list query itself.
 APPOINTMENT_COUNT = (
     select(func.count(Appointment.id))
@@ -313,9 +314,12 @@ def _appointment_count_formatter(view, context, model, name) -> int:
     counts = g.get("admin_appointment_counts", {})
     if model.id in counts:
         return counts[model.id]
-    return db.session.scalar(
-        select(func.count()).select_from(Appointment).where(Appointment.owner_id == model.id)
-    ) or 0  # a count is never NULL
+    return (
+        db.session.scalar(
+            select(func.count()).select_from(Appointment).where(Appointment.owner_id == model.id)
+        )
+        or 0
+    )  # a count is never NULL
 
 
 def _locked_until_formatter(view, context, model, name) -> str:
@@ -450,9 +454,7 @@ class UserAdmin(SchedModelView):
     def get_query(self):
         return super().get_query().options(selectinload(User.roles))
 
-    def get_list(
-        self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None
-    ):
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
         """Return a page of users; their appointment counts come in the same query."""
         count, query = super().get_list(
             page, sort_column, sort_desc, search, filters, execute=False, page_size=page_size

@@ -51,8 +51,14 @@ NOTED_SECRETS = frozenset({"password", "calendar_token_hash"})
 # Bookkeeping the database keeps by itself; the entry has its own time.
 UNAUDITED_FIELDS = frozenset(
     {
-        "created", "modified", "create_datetime", "update_datetime", "longest_appointment_seconds",
-        "version", "failed_logins", "idempotency_key",
+        "created",
+        "modified",
+        "create_datetime",
+        "update_datetime",
+        "longest_appointment_seconds",
+        "version",
+        "failed_logins",
+        "idempotency_key",
     }
 )
 # The attribute that names an object for people, first one present wins.

@@ -115,8 +115,11 @@ def translation_problems(source: str, translation: str, *, plural_form: bool = F
             problems.append(_("The placeholders must be used as often as in the original."))
     if _stray_percent_signs(translation) > _stray_percent_signs(source):
         problems.append(
-            _("A percent sign that is not one of the original's placeholders is written twice, "
-              "as in %(example)s.", example="100 %%")
+            _(
+                "A percent sign that is not one of the original's placeholders is written twice, "
+                "as in %(example)s.",
+                example="100 %%",
+            )
         )
     new_tags = sorted(tags(translation) - tags(source))
     if new_tags:
@@ -128,14 +131,18 @@ def translation_problems(source: str, translation: str, *, plural_form: bool = F
     )
     if new_references:
         problems.append(
-            _("Write the characters themselves, not HTML codes: %(codes)s",
-              codes=" ".join(new_references))
+            _(
+                "Write the characters themselves, not HTML codes: %(codes)s",
+                codes=" ".join(new_references),
+            )
         )
     new_quotes = [quote for quote in QUOTES if quote in translation and quote not in source]
     if new_quotes:
         problems.append(
-            _("Use typographic quotation marks (“ ” „ « »), not %(quotes)s.",
-              quotes=" ".join(new_quotes))
+            _(
+                "Use typographic quotation marks (“ ” „ « »), not %(quotes)s.",
+                quotes=" ".join(new_quotes),
+            )
         )
     return problems
 
@@ -270,8 +277,12 @@ def parse_uploaded_catalog(data: bytes, language: str) -> Catalog:
         raise CatalogError(message) from None
     for number, line in enumerate(text.splitlines(), start=1):
         if not PO_LINE.fullmatch(line):
-            raise CatalogError(_("The file is not a valid .po catalog: line %(line)d is not "
-                                 "understood.", line=number))
+            raise CatalogError(
+                _(
+                    "The file is not a valid .po catalog: line %(line)d is not understood.",
+                    line=number,
+                )
+            )
     try:
         return read_po(io.BytesIO(data), locale=language, abort_invalid=True)
     except Exception as error:

@@ -36,8 +36,19 @@ def extract_template() -> Catalog:
     with tempfile.TemporaryDirectory() as scratch, contextlib.chdir(PROJECT_DIR):
         output = Path(scratch) / "messages.pot"
         run_pybabel(
-            "extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_ngettext:1,2",
-            "--sort-by-file", "--project", "sched", "-o", str(output), ".",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "-k",
+            "lazy_ngettext:1,2",
+            "--sort-by-file",
+            "--project",
+            "sched",
+            "-o",
+            str(output),
+            ".",
         )
         return catalogs.read_catalog(output)
 

@@ -203,9 +203,7 @@ def init_db(app: Flask, db: SQLAlchemy) -> None:
     """
     with app.app_context():
         engine: Engine = db.engine
-    if engine.dialect.name == "sqlite" and not event.contains(
-        engine, "connect", _configure_sqlite
-    ):
+    if engine.dialect.name == "sqlite" and not event.contains(engine, "connect", _configure_sqlite):
         event.listen(engine, "connect", _configure_sqlite)
     if engine.dialect.name == "postgresql":
         event.listen(engine, "do_connect", _postgresql_limits(app.config))

@@ -92,6 +92,7 @@ def handle_http_error(error: HTTPException):
 # Seconds a client is asked to wait before trying again (a PostgreSQL restart takes a few).
 RETRY_AFTER_SECONDS = 5
 
+
 def handle_database_error(error: Exception):
     """Answer 503 with Retry-After when the database cannot serve; leave other errors be.
 
@@ -105,7 +106,9 @@ def handle_database_error(error: Exception):
         raise error
     current_app.logger.warning(
         "Database unavailable, answered 503 to %s %s: %s",
-        request.method, request.endpoint, reason,
+        request.method,
+        request.endpoint,
+        reason,
     )
     _roll_back()
     unavailable = ServiceUnavailable(retry_after=RETRY_AFTER_SECONDS)

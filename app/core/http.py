@@ -158,19 +158,23 @@ def refuse_unreadable_requests() -> None:
             value for name in RETURN_ADDRESS_FIELDS for value in request.form.getlist(name)
         ]
     if any(has_control_characters(text) for text in addresses):
-        abort(400, description=gettext(
-            "The address contains an invisible control character. Remove it."
-        ))
+        abort(
+            400,
+            description=gettext("The address contains an invisible control character. Remove it."),
+        )
     if request.mimetype == "multipart/form-data" and any(
         has_control_characters(upload.filename or "")
         for _field, upload in request.files.items(multi=True)
     ):
         # No browser sends one (it escapes them in a name); a page, a log line or a file saved
         # under that name would take it as it is.
-        abort(400, description=gettext(
-            "The name of the file you sent contains an invisible control character. Rename the "
-            "file and send it again."
-        ))
+        abort(
+            400,
+            description=gettext(
+                "The name of the file you sent contains an invisible control character. Rename the "
+                "file and send it again."
+            ),
+        )
     if request.method in ("GET", "HEAD", "OPTIONS") or not (
         request.content_length or request.mimetype
     ):

@@ -11,9 +11,20 @@ from app.core.timezones import zone_named
 from app.scheduling.models import Appointment
 
 DEMO_TITLES = (
-    "Dentist", "Team meeting", "Lunch with Alex", "Yoga class", "Project review",
-    "Call the bank", "Haircut", "Parents' evening", "Book club", "Car service",
-    "Doctor's appointment", "Coffee with Sam", "Planning session", "Gym",
+    "Dentist",
+    "Team meeting",
+    "Lunch with Alex",
+    "Yoga class",
+    "Project review",
+    "Call the bank",
+    "Haircut",
+    "Parents' evening",
+    "Book club",
+    "Car service",
+    "Doctor's appointment",
+    "Coffee with Sam",
+    "Planning session",
+    "Gym",
 )
 DEMO_PLACES = ("", "Main office", "Room 2.14", "Café Central", "Online", "Town hall")
 DEMO_NOTES = ("", "", "Bring the documents.", "Agenda:\n1. News\n2. Questions")

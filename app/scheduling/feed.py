@@ -69,8 +69,16 @@ class Feed:
         """The version of the feed's bytes, without building them; ``host`` ends its UIDs."""
         owner = self.owner
         parts = (
-            FEED_FORMAT, FEED_DAYS_BEFORE, FEED_DAYS_AFTER, FEED_MAX_EVENTS, self.today, host,
-            owner.id, owner.full_name, owner.timezone, self.appointment_count,
+            FEED_FORMAT,
+            FEED_DAYS_BEFORE,
+            FEED_DAYS_AFTER,
+            FEED_MAX_EVENTS,
+            self.today,
+            host,
+            owner.id,
+            owner.full_name,
+            owner.timezone,
+            self.appointment_count,
             self.last_change.isoformat() if self.last_change else "",
         )
         return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]

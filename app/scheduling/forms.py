@@ -122,7 +122,11 @@ class AppointmentForm(FlaskForm):
         if self.confirm_overlap.data:
             return []
         return Appointment.clashing(
-            owner, self.start.data, self.end.data, self.all_day.data, user_timezone(),
+            owner,
+            self.start.data,
+            self.end.data,
+            self.all_day.data,
+            user_timezone(),
             excluding=editing,
         )
 
@@ -216,11 +220,13 @@ def _serializer() -> URLSafeTimedSerializer:
 def sign_import(events: list[ParsedEvent], owner_id: int) -> str:
     """Pack the events to add for the confirming request, signed so they come back unchanged,
     with a one-time key: confirmed twice, the preview adds its events once."""
-    return _serializer().dumps({
-        "owner": owner_id,
-        "key": secrets.token_urlsafe(IMPORT_KEY_BYTES),
-        "events": [e.to_dict() for e in events],
-    })
+    return _serializer().dumps(
+        {
+            "owner": owner_id,
+            "key": secrets.token_urlsafe(IMPORT_KEY_BYTES),
+            "events": [e.to_dict() for e in events],
+        }
+    )
 
 
 def import_idempotency_key(key: str, index: int) -> str:

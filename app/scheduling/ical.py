@@ -50,9 +50,7 @@ NO_EVENTS = _l("This file has no events.")
 NO_TITLE = _l("It has no title.")
 TITLE_TOO_LONG = _l("Its title is longer than %(max)d characters.", max=TITLE_MAX)
 LOCATION_TOO_LONG = _l("Its location is longer than %(max)d characters.", max=LOCATION_MAX)
-DESCRIPTION_TOO_LONG = _l(
-    "Its description is longer than %(max)d characters.", max=DESCRIPTION_MAX
-)
+DESCRIPTION_TOO_LONG = _l("Its description is longer than %(max)d characters.", max=DESCRIPTION_MAX)
 CONTROL_CHARACTERS = _l("It contains invisible control characters.")
 UNREADABLE_TIMES = _l("Its start or end could not be read.")
 END_BEFORE_START = _l("It ends before it starts.")
@@ -140,9 +138,7 @@ def appointment_uid(appointment: Appointment, host: str) -> str:
     return f"appointment-{appointment.id}-{appointment.created:%Y%m%dT%H%M%SZ}@{host}"
 
 
-def appointment_event(
-    appointment: Appointment, tz: tzinfo, host: str, stamp: datetime
-) -> Event:
+def appointment_event(appointment: Appointment, tz: tzinfo, host: str, stamp: datetime) -> Event:
     """Turn an appointment into a VEVENT; ``tz`` is the owner's zone, which fixes all-day dates."""
     start: date | datetime
     end: date | datetime | None
@@ -348,9 +344,7 @@ def _check_text(parsed: ParsedEvent) -> None:
         raise _Skip(CONTROL_CHARACTERS)
 
 
-def _event_times(
-    event: Event, tz: tzinfo, zones: _FileZones
-) -> tuple[datetime, datetime, bool]:
+def _event_times(event: Event, tz: tzinfo, zones: _FileZones) -> tuple[datetime, datetime, bool]:
     """Return the appointment's start and end (both UTC), and whether it lasts all day."""
     try:
         start, end = event.start, event.end
@@ -398,9 +392,7 @@ def _aware(value: datetime, prop, tz: tzinfo, zones: _FileZones) -> datetime:
     if zone_id and not isinstance(value.tzinfo, ZoneInfo):
         zone = zones.get(zone_id)
         if zone is None:
-            raise _Skip(
-                _l("Its time zone “%(zone)s” is unknown or cannot be used.", zone=zone_id)
-            )
+            raise _Skip(_l("Its time zone “%(zone)s” is unknown or cannot be used.", zone=zone_id))
         return value.replace(tzinfo=zone)
     if value.tzinfo is not None:
         return value
@@ -408,4 +400,3 @@ def _aware(value: datetime, prop, tz: tzinfo, zones: _FileZones) -> datetime:
     if is_skipped_local_time(value):
         raise _Skip(SKIPPED_LOCAL_TIME)
     return value
-

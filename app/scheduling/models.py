@@ -159,7 +159,8 @@ def _schedule_reminders(session: Session, flush_context, instances) -> None:
         if not isinstance(obj, Appointment) or obj.start is None:
             continue
         remind_at = (
-            None if obj.reminder_minutes is None
+            None
+            if obj.reminder_minutes is None
             else obj.start - timedelta(minutes=obj.reminder_minutes)
         )
         if remind_at != obj.remind_at:

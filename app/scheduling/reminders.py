@@ -36,26 +36,34 @@ BATCH = 500
 
 
 def due_reminder_ids(now: datetime) -> list[int]:
-    return list(db.session.scalars(
-        select(Appointment.id)
-        .where(
-            Appointment.remind_at <= now,
-            Appointment.reminder_sent_at.is_(None),
-            Appointment.start > now,  # a reminder after the start helps no one
+    return list(
+        db.session.scalars(
+            select(Appointment.id)
+            .where(
+                Appointment.remind_at <= now,
+                Appointment.reminder_sent_at.is_(None),
+                Appointment.start > now,  # a reminder after the start helps no one
+            )
+            .order_by(Appointment.remind_at)
+            .limit(BATCH)
         )
-        .order_by(Appointment.remind_at)
-        .limit(BATCH)
-    ))
+    )
 
 
 def claim(appointment_id: int, now: datetime) -> bool:
     """Mark the reminder as sent if nobody has; tell whether this caller got it."""
-    claimed = cast(CursorResult, db.session.execute(
-        update(Appointment)
-        .where(Appointment.id == appointment_id, Appointment.reminder_sent_at.is_(None))
-        .values(reminder_sent_at=now)
-        .execution_options(synchronize_session=False)
-    )).rowcount == 1
+    claimed = (
+        cast(
+            CursorResult,
+            db.session.execute(
+                update(Appointment)
+                .where(Appointment.id == appointment_id, Appointment.reminder_sent_at.is_(None))
+                .values(reminder_sent_at=now)
+                .execution_options(synchronize_session=False)
+            ),
+        ).rowcount
+        == 1
+    )
     db.session.commit()
     return claimed
 
@@ -78,7 +86,10 @@ def reminder_message(appointment: Appointment) -> EmailMessage:
         when = timespan_filter(appointment.start, appointment.end, appointment.all_day, zone=zone)
         subject = _("Reminder: %(title)s, %(when)s", title=appointment.title, when=when)
         body = render_template(
-            "scheduling/email/reminder.txt", appointment=appointment, owner=owner, when=when,
+            "scheduling/email/reminder.txt",
+            appointment=appointment,
+            owner=owner,
+            when=when,
         )
     return EmailMessage(subject=subject, body=body, to=[owner.email])
 

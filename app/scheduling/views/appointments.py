@@ -108,8 +108,13 @@ def _made_by_form(key: str | None) -> Appointment | None:
 
 
 def _already_created(appointment: Appointment):
-    flash(_("Appointment “%(title)s” was already created; it was not added twice.",
-            title=appointment.title), "info")
+    flash(
+        _(
+            "Appointment “%(title)s” was already created; it was not added twice.",
+            title=appointment.title,
+        ),
+        "info",
+    )
     return redirect(url_for(".appointment_detail", appointment_id=appointment.id))
 
 
@@ -168,9 +173,12 @@ def appointment_delete(appointment_id: int):
     title = appointment.title
     # Whatever version it has now: the request carries none. A plain DELETE rather than the
     # ORM's, which would refuse (StaleDataError) a row an edit changed since it was loaded.
-    deleted = cast(CursorResult, db.session.execute(
-        delete(Appointment).filter_by(id=appointment_id, owner_id=current_user.id)
-    ))
+    deleted = cast(
+        CursorResult,
+        db.session.execute(
+            delete(Appointment).filter_by(id=appointment_id, owner_id=current_user.id)
+        ),
+    )
     if deleted.rowcount != 1:
         abort(404, gone)
     db.session.commit()

@@ -155,8 +155,17 @@ def view_url(view: str, day: date) -> str:
     return url_for(f"calendar.{view}", year=day.year, month=day.month, day=day.day)
 
 
-def render_view(template: str, view: str, anchor: date, previous: date, following: date,
-                title: str, viewer: Viewer, exported: tuple[date, date], **context):
+def render_view(
+    template: str,
+    view: str,
+    anchor: date,
+    previous: date,
+    following: date,
+    title: str,
+    viewer: Viewer,
+    exported: tuple[date, date],
+    **context,
+):
     """Render a calendar view with its navigation; ``exported`` is the span its .ics link gets."""
     # "from" is a keyword: the range goes in as a dict (of Any, as url_for's values are).
     export_range: dict[str, Any] = {"from": exported[0], "to": exported[1]}
@@ -208,11 +217,17 @@ def month(year: int, month: int):
     weeks = cal.month_grid(year, month, viewer.first_weekday)
     by_day = entries_between(viewer, [day for week in weeks for day in week])
     return render_view(
-        "calendar_month.html", "month", anchor,
-        previous=cal.add_months(anchor, -1), following=cal.add_months(anchor, 1),
-        title=viewer.format("yMMMM", anchor), viewer=viewer,
+        "calendar_month.html",
+        "month",
+        anchor,
+        previous=cal.add_months(anchor, -1),
+        following=cal.add_months(anchor, 1),
+        title=viewer.format("yMMMM", anchor),
+        viewer=viewer,
         exported=(anchor, cal.add_months(anchor, 1) - cal.DAY),
-        weeks=weeks, by_day=by_day, headings=weekday_headings(viewer, weeks[0]),
+        weeks=weeks,
+        by_day=by_day,
+        headings=weekday_headings(viewer, weeks[0]),
         shown=MONTH_ENTRIES_SHOWN,
     )
 
@@ -226,10 +241,17 @@ def week(year: int, month: int, day: int):
     by_day = entries_between(viewer, days)
     title = format_interval(days[0], days[-1], "yMMMd", locale=viewer.locale)
     return render_view(
-        "calendar_week.html", "week", anchor,
-        previous=anchor - cal.WEEK, following=anchor + cal.WEEK, title=title, viewer=viewer,
+        "calendar_week.html",
+        "week",
+        anchor,
+        previous=anchor - cal.WEEK,
+        following=anchor + cal.WEEK,
+        title=title,
+        viewer=viewer,
         exported=(days[0], days[-1]),
-        days=days, by_day=by_day, headings=weekday_headings(viewer, days),
+        days=days,
+        by_day=by_day,
+        headings=weekday_headings(viewer, days),
         grids={day: cal.layout_day(by_day[day]) for day in days},
         hours=[viewer.time(datetime(2000, 1, 1, hour)) for hour in range(24)],
     )
@@ -243,10 +265,17 @@ def day(year: int, month: int, day: int):
     days = [anchor]
     by_day = entries_between(viewer, days)
     return render_view(
-        "calendar_week.html", "day", anchor,
-        previous=anchor - cal.DAY, following=anchor + cal.DAY,
-        title=viewer.long_date(anchor), viewer=viewer, exported=(anchor, anchor),
-        days=days, by_day=by_day, headings=weekday_headings(viewer, days),
+        "calendar_week.html",
+        "day",
+        anchor,
+        previous=anchor - cal.DAY,
+        following=anchor + cal.DAY,
+        title=viewer.long_date(anchor),
+        viewer=viewer,
+        exported=(anchor, anchor),
+        days=days,
+        by_day=by_day,
+        headings=weekday_headings(viewer, days),
         grids={anchor: cal.layout_day(by_day[anchor])},
         hours=[viewer.time(datetime(2000, 1, 1, hour)) for hour in range(24)],
     )
@@ -274,11 +303,18 @@ def agenda():
     has_more = len(rows) > AGENDA_PER_PAGE
     groups = agenda_groups(rows[:AGENDA_PER_PAGE], viewer, anchor, past)
     return render_view(
-        "calendar_agenda.html", "agenda", anchor,
-        previous=anchor - cal.WEEK, following=anchor + cal.WEEK,
-        title=_("From %(date)s", date=viewer.format("yMMMEd", anchor)), viewer=viewer,
+        "calendar_agenda.html",
+        "agenda",
+        anchor,
+        previous=anchor - cal.WEEK,
+        following=anchor + cal.WEEK,
+        title=_("From %(date)s", date=viewer.format("yMMMEd", anchor)),
+        viewer=viewer,
         exported=(anchor, anchor + AGENDA_EXPORT_SPAN),
-        groups=groups, past=past, page=page, has_more=has_more,
+        groups=groups,
+        past=past,
+        page=page,
+        has_more=has_more,
     )
 
 
@@ -291,8 +327,11 @@ def agenda_groups(appointments, viewer: Viewer, anchor: date, past: bool):
         )
         day = first if past else max(first, anchor)
         entry = cal.Entry(
-            appointment, first, last,
-            appointment.start.astimezone(viewer.tz), appointment.end.astimezone(viewer.tz),
+            appointment,
+            first,
+            last,
+            appointment.start.astimezone(viewer.tz),
+            appointment.end.astimezone(viewer.tz),
         )
         groups.setdefault(day, []).append(entry)
     return list(groups.items())

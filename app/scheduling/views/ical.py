@@ -100,8 +100,12 @@ def feed(token: str):
     else:
         owner = found.owner
         calendar = build_calendar(
-            found.appointments(), zone_named(owner.timezone), host, name=calendar_name(owner),
-            publish=True, now=lambda: found.stamp,
+            found.appointments(),
+            zone_named(owner.timezone),
+            host,
+            name=calendar_name(owner),
+            publish=True,
+            now=lambda: found.stamp,
         )
         response = ics_response(calendar)
     response.set_etag(etag)
@@ -176,9 +180,7 @@ def import_confirm():
             raise
         return _already_imported()
     count = len(form.events)
-    flash(
-        ngettext("%(num)d appointment added.", "%(num)d appointments added.", count), "success"
-    )
+    flash(ngettext("%(num)d appointment added.", "%(num)d appointments added.", count), "success")
     return redirect(url_for("scheduling.appointment_list"))
 
 
@@ -189,11 +191,14 @@ def import_confirm():
 
 def _imported_before(key: str) -> bool:
     """Whether the preview with this key has been confirmed (its first event exists)."""
-    return db.session.scalar(
-        select(Appointment.id).filter_by(
-            owner_id=current_user.id, idempotency_key=import_idempotency_key(key, 0)
+    return (
+        db.session.scalar(
+            select(Appointment.id).filter_by(
+                owner_id=current_user.id, idempotency_key=import_idempotency_key(key, 0)
+            )
         )
-    ) is not None
+        is not None
+    )
 
 
 def _already_imported():
