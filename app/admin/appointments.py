@@ -307,18 +307,7 @@ class AppointmentAdmin(SchedModelView):
         "created",
         "modified",
     )
-    column_export_list = (
-        "id",
-        "owner",
-        "title",
-        "start",
-        "end",
-        "all_day",
-        "location",
-        "description",
-        "created",
-        "modified",
-    )
+    column_export_list = ("id", *column_details_list)
     column_labels = LABELS
     column_sortable_list = (
         ("owner", "owner.email"),
