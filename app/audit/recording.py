@@ -59,6 +59,7 @@ UNAUDITED_FIELDS = frozenset(
         "version",
         "failed_logins",
         "idempotency_key",
+        "series_end",
     }
 )
 # The attribute that names an object for people, first one present wins.

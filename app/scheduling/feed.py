@@ -103,6 +103,7 @@ class Feed:
                     Appointment.start < midnight,
                     Appointment.end >= start,
                     Appointment.end < midnight,
+                    Appointment.rrule.is_(None),  # series are read apart (series_touching)
                 )
                 .order_by(Appointment.start.desc(), Appointment.id.desc())
                 .limit(room)

@@ -13,14 +13,16 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    or_,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from app.accounts.models import User
 from app.core.db import UTCDateTime, now_utc
-from app.core.timezones import UTC, local_days_in_utc
+from app.core.timezones import UTC, local_days_in_utc, zone_named
 from app.extensions import Model, db
+from app.scheduling.recurrence import MAX_RULE_LENGTH, Recurrence, last_end
 
 TITLE_MAX = 255
 LOCATION_MAX = 255
@@ -49,6 +51,16 @@ class Appointment(Model):
         UniqueConstraint(
             "owner_id", "idempotency_key", name="uq_appointment_owner_id_idempotency_key"
         ),
+        # Repeats (app/scheduling/recurrence.py): a series repeats on a zone of its own; an
+        # exception replaces one occurrence of one series, at most one exception each.
+        CheckConstraint("(rrule IS NULL) = (series_timezone IS NULL)", name="series_has_zone"),
+        CheckConstraint(
+            "(series_id IS NULL) = (recurrence_id IS NULL)", name="exception_names_occurrence"
+        ),
+        CheckConstraint("rrule IS NULL OR series_id IS NULL", name="exception_is_no_series"),
+        UniqueConstraint(
+            "series_id", "recurrence_id", name="uq_appointment_series_id_recurrence_id"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -73,6 +85,19 @@ class Appointment(Model):
         String(IDEMPOTENCY_KEY_LENGTH), default=None
     )
 
+    # A series: its rule (RRULE text as recurrence.parse_rule keeps it) and the zone it repeats
+    # on, start and end being its first occurrence's; series_end is when its last occurrence
+    # ends (None: it never ends), what the calendar's window query reads. None for the rest.
+    rrule: Mapped[str | None] = mapped_column(String(MAX_RULE_LENGTH), default=None)
+    series_timezone: Mapped[str | None] = mapped_column(String(64), default=None)
+    series_end: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # An exception: the series one of whose occurrences it replaces, and that occurrence's
+    # original start (its RECURRENCE-ID), which stays its identity wherever it is moved.
+    series_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointment.id", ondelete="CASCADE"), default=None
+    )
+    recurrence_id: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
     # Bumped by every UPDATE, which also checks it (SQLAlchemy's version counter): an edit
     # based on an older version, or of a row deleted meanwhile, matches no row and is refused.
     version: Mapped[int] = mapped_column(default=1, server_default="1")
@@ -89,9 +114,24 @@ class Appointment(Model):
             return timedelta(days=days)
         return self.end - self.start
 
+    @property
+    def is_series(self) -> bool:
+        return self.rrule is not None
+
+    @property
+    def recurrence(self) -> Recurrence | None:
+        """The series' rule and first occurrence, on its own clock; None for the rest."""
+        if self.rrule is None:
+            return None
+        zone = zone_named(self.series_timezone)
+        return Recurrence(
+            self.rrule, self.start.astimezone(zone), self.end - self.start, self.all_day
+        )
+
     @classmethod
     def overlapping(cls, owner: User, start: datetime, end: datetime) -> Select:
-        """Select the owner's appointments that touch [start, end), earliest first.
+        """Select the owner's appointments that touch [start, end), earliest first: single
+        ones and exceptions, not series (``series_touching``).
 
         One range scan of the (owner, start) index: nothing the owner has can have begun more
         than their longest appointment before ``start`` and still be running.
@@ -104,6 +144,22 @@ class Appointment(Model):
                 cls.start >= earliest,
                 cls.start < end,
                 cls.end >= start,
+                cls.rrule.is_(None),
+            )
+            .order_by(cls.start, cls.id)
+        )
+
+    @classmethod
+    def series_touching(cls, owner: User, start: datetime, end: datetime) -> Select:
+        """Select the owner's series with an occurrence that may touch [start, end): begun
+        before its end, and not over before its start."""
+        return (
+            select(cls)
+            .where(
+                cls.owner_id == owner.id,
+                cls.rrule.is_not(None),
+                cls.start < end,
+                or_(cls.series_end.is_(None), cls.series_end >= start),
             )
             .order_by(cls.start, cls.id)
         )
@@ -152,6 +208,17 @@ def spans_overlap(a: tuple[datetime, datetime], b: tuple[datetime, datetime]) ->
     return a_start == b_start or a_start < b_start < a_end or b_start < a_start < b_end
 
 
+class ExcludedOccurrence(Model):
+    """An occurrence deleted from its series (an EXDATE): the series and its original start."""
+
+    __tablename__ = "appointment_exdate"
+
+    series_id: Mapped[int] = mapped_column(
+        ForeignKey("appointment.id", ondelete="CASCADE"), primary_key=True
+    )
+    recurrence_id: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+
+
 @event.listens_for(Session, "before_flush")
 def _schedule_reminders(session: Session, flush_context, instances) -> None:
     """Keep remind_at in step with the start and the lead time; a moved reminder is due again."""
@@ -166,6 +233,22 @@ def _schedule_reminders(session: Session, flush_context, instances) -> None:
         if remind_at != obj.remind_at:
             obj.remind_at = remind_at
             obj.reminder_sent_at = None
+
+
+@event.listens_for(Session, "before_flush")
+def _keep_series_end(session: Session, flush_context, instances) -> None:
+    """Keep each series' series_end in step with its rule and first occurrence."""
+    for obj in (*session.new, *session.dirty):
+        if not isinstance(obj, Appointment) or (obj.rrule is None and obj.series_end is None):
+            continue
+        # Typed as the columns are, yet None in a new appointment not filled in yet.
+        start: datetime | None = obj.start
+        if start is None:
+            continue
+        recurrence = obj.recurrence
+        series_end = None if recurrence is None else last_end(recurrence)
+        if series_end != obj.series_end:
+            obj.series_end = series_end
 
 
 @event.listens_for(Session, "before_flush")

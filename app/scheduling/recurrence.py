@@ -239,6 +239,24 @@ def expand(
     return found
 
 
+def last_end(recurrence: Recurrence) -> datetime | None:
+    """When the series' last occurrence ends, in UTC; None for a series without end."""
+    parts = rule_parts(recurrence.rule)
+    if "COUNT" not in parts and "UNTIL" not in parts:
+        return None
+    local_start = recurrence.start.replace(tzinfo=None)
+    rule = _rule(recurrence.rule, recurrence.start, local_start)
+    if "UNTIL" in parts:
+        until = _until(parts["UNTIL"], recurrence.start)
+        rule = rebased(rule, recurrence, until)
+        last = rule.before(until, inc=True)
+    else:
+        last = rule[-1] if rule.count() else None
+    if last is None:
+        return None  # no occurrence at all: parse_rule refuses such a rule
+    return _place(last, recurrence).end
+
+
 def _place(wall_clock: datetime, recurrence: Recurrence) -> Occurrence:
     start = wall_clock.replace(tzinfo=recurrence.zone)
     if recurrence.all_day:
