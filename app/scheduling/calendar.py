@@ -18,7 +18,7 @@ from babel.dates import format_date, format_time
 from dateutil.relativedelta import relativedelta
 
 if TYPE_CHECKING:
-    from app.scheduling.models import Appointment
+    from app.scheduling.occurrences import Instance
 
 DAY = timedelta(days=1)
 WEEK = 7 * DAY
@@ -70,7 +70,7 @@ def local_days(local_start: datetime, local_end: datetime, all_day: bool) -> tup
 class Entry:
     """An appointment as one day shows it."""
 
-    appointment: Appointment
+    appointment: Instance
     first_day: date
     last_day: date
     local_start: datetime
@@ -87,7 +87,7 @@ class Entry:
 
 
 def entries_by_day(
-    appointments: Iterable[Appointment], days: Sequence[date], tz: ZoneInfo
+    appointments: Iterable[Instance], days: Sequence[date], tz: ZoneInfo
 ) -> dict[date, list[Entry]]:
     """Put each appointment on every local day it covers; whole-day entries come first."""
     by_day: dict[date, list[Entry]] = {day: [] for day in days}

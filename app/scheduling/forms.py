@@ -35,6 +35,7 @@ from app.scheduling.models import (
     TITLE_MAX,
     Appointment,
 )
+from app.scheduling.occurrences import Instance, clashing
 
 PROPOSED_START_FORMAT = "%Y-%m-%dT%H:%M"
 PROPOSED_DURATION = timedelta(hours=1)
@@ -114,14 +115,14 @@ class AppointmentForm(FlaskForm):
 
     def overlaps_to_confirm(
         self, owner: User, editing: Appointment | None = None
-    ) -> list[Appointment]:
+    ) -> list[Instance]:
         """Return the owner's other appointments at the same time, unless the user saves anyway.
 
         Call it on a validated form, before copying the data to ``editing``.
         """
         if self.confirm_overlap.data:
             return []
-        return Appointment.clashing(
+        return clashing(
             owner,
             self.start.data,
             self.end.data,

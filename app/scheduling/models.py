@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from app.accounts.models import User
 from app.core.db import UTCDateTime, now_utc
 from app.core.timezones import UTC, local_days_in_utc, zone_named
-from app.extensions import Model, db
+from app.extensions import Model
 from app.scheduling.recurrence import MAX_RULE_LENGTH, Recurrence, last_end
 
 TITLE_MAX = 255
@@ -163,31 +163,6 @@ class Appointment(Model):
             )
             .order_by(cls.start, cls.id)
         )
-
-    @classmethod
-    def clashing(
-        cls,
-        owner: User,
-        start: datetime,
-        end: datetime,
-        all_day: bool,
-        zone: tzinfo,
-        excluding: Appointment | None = None,
-    ) -> list[Appointment]:
-        """Return the owner's appointments that share a moment with this one, earliest first.
-
-        The rule is covered_span's: all-day appointments fill their days on ``zone``'s clock
-        (the viewer's), and a zero-length appointment is the instant it starts.
-        """
-        span = covered_span(start, end, all_day, zone)
-        query = cls.overlapping(owner, span[0] - ALL_DAY_REACH, span[1] + ALL_DAY_REACH)
-        if excluding is not None:
-            query = query.where(cls.id != excluding.id)
-        return [
-            other
-            for other in db.session.scalars(query)
-            if spans_overlap(span, covered_span(other.start, other.end, other.all_day, zone))
-        ]
 
     def __repr__(self) -> str:
         return f"<Appointment {self.id} {self.title!r} {self.start.isoformat()}>"

@@ -24,6 +24,7 @@ night of the change is 03:30). python-dateutil does the recurrence arithmetic; t
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
@@ -222,21 +223,43 @@ def expand(
 ) -> list[Occurrence]:
     """The occurrences that touch [window_start, window_end) (start before its end, end not
     before its start, as ``Appointment.overlapping``), earliest first, ``limit`` at most."""
+    found: list[Occurrence] = []
+    for occurrence in occurrences_from(recurrence, window_start):
+        if occurrence.start >= window_end or len(found) == limit:
+            break
+        found.append(occurrence)
+    return found
+
+
+def occurrences_from(recurrence: Recurrence, window_start: datetime) -> Iterator[Occurrence]:
+    """The occurrences that end at or after ``window_start``, earliest first, one by one: for a
+    list that stops when it has enough (the agenda), however far off that is."""
     zone = recurrence.zone
     local_start = recurrence.start.replace(tzinfo=None)
-    # Wall-clock bounds, a day wider than the window on each side for any zone offset.
+    # On the wall clock, a day earlier than the window for any zone offset.
     earliest = (window_start - recurrence.duration).astimezone(zone).replace(tzinfo=None)
     earliest -= timedelta(days=1)
-    latest = window_end.astimezone(zone).replace(tzinfo=None) + timedelta(days=1)
     rule = rebased(_rule(recurrence.rule, recurrence.start, local_start), recurrence, earliest)
-    found: list[Occurrence] = []
     for wall_clock in rule.xafter(max(earliest, local_start), inc=True):
-        if wall_clock > latest or len(found) == limit:
-            break
         occurrence = _place(wall_clock, recurrence)
-        if occurrence.start < window_end and occurrence.end >= window_start:
-            found.append(occurrence)
-    return found
+        if occurrence.end >= window_start:
+            yield occurrence
+
+
+def occurrences_before(recurrence: Recurrence, cutoff: datetime, count: int) -> list[Occurrence]:
+    """The last ``count`` occurrences that start before ``cutoff``, latest first (the agenda's
+    past), by looking back over a window that doubles until it holds enough of them."""
+    span = timedelta(days=64)
+    while True:
+        window_start = max(cutoff - span, recurrence.start.astimezone(UTC))
+        found = [
+            occurrence
+            for occurrence in expand(recurrence, window_start, cutoff, limit=MAX_COUNT + count)
+            if occurrence.start >= window_start
+        ]
+        if len(found) >= count or window_start == recurrence.start.astimezone(UTC):
+            return found[::-1][:count]
+        span *= 2
 
 
 def last_end(recurrence: Recurrence) -> datetime | None:

@@ -13,21 +13,19 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_security import auth_required, current_user
-from sqlalchemy import select
 
 from app.core.gettext import lazy_gettext as _l
 from app.core.http import page_or_404
 from app.core.timezones import (
     MAX_YEAR,
     MIN_YEAR,
-    UTC,
     local_days_in_utc,
     local_midnight,
     user_timezone,
 )
-from app.extensions import db
 from app.scheduling import calendar as cal
-from app.scheduling.models import Appointment
+from app.scheduling.occurrences import Instance, instances_between, upcoming
+from app.scheduling.occurrences import past as past_instances
 
 bp = Blueprint("calendar", __name__, template_folder="../templates", url_prefix="/calendar")
 
@@ -38,7 +36,6 @@ DAY = "<int:day>"
 MONTH_ENTRIES_SHOWN = 3
 AGENDA_PER_PAGE = 25
 AGENDA_MAX_PAGE = 10_000
-END_OF_TIME = datetime(MAX_YEAR + 1, 1, 1, tzinfo=UTC)
 AGENDA_EXPORT_SPAN = timedelta(days=90)
 
 NEW_APPOINTMENT_ON = _l("New appointment on %(day)s")
@@ -50,6 +47,7 @@ VIEW_NAMES = {
     "agenda": _l("Agenda"),
 }
 ALL_DAY = _l("All day")
+REPEATS = _l("repeats")
 YEARS_COVERED = _l("The calendar covers the years %(min)d to %(max)d.", min=MIN_YEAR, max=MAX_YEAR)
 NO_SUCH_DATE = _l("There is no such date in the calendar.")
 DATE_FORMAT = _l("Give the date as YYYY-MM-DD, for example %(example)s.", example="2026-05-01")
@@ -68,6 +66,7 @@ class Viewer:
     new_on: str = ""
     new_at: str = ""
     all_day: str = ""
+    repeats: str = ""
     day_prefix: str = ""
 
     @classmethod
@@ -83,6 +82,7 @@ class Viewer:
             new_on=str(NEW_APPOINTMENT_ON),
             new_at=str(NEW_APPOINTMENT_AT),
             all_day=str(ALL_DAY),
+            repeats=str(REPEATS),
             day_prefix=url_for("calendar.index") + "day/",
         )
 
@@ -113,10 +113,9 @@ class Viewer:
 
 
 def entries_between(viewer: Viewer, days: list[date]) -> dict[date, list[cal.Entry]]:
-    """Load the user's appointments on these local days with one range query."""
+    """Load what the user has on these local days: single appointments and occurrences."""
     start, end = local_days_in_utc(days[0], days[-1], viewer.tz)
-    appointments = db.session.scalars(Appointment.overlapping(current_user, start, end))
-    return cal.entries_by_day(appointments, days, viewer.tz)
+    return cal.entries_by_day(instances_between(current_user, start, end), days, viewer.tz)
 
 
 def day_or_404(year: int, month: int, day: int) -> date:
@@ -289,17 +288,14 @@ def agenda():
     past = request.args.get("past") == "1"
     page = page_or_404(max_page=AGENDA_MAX_PAGE)
     cutoff = local_midnight(anchor, viewer.tz)
-    if past:
-        query = (
-            select(Appointment)
-            .where(Appointment.owner_id == current_user.id, Appointment.start < cutoff)
-            .order_by(Appointment.start.desc(), Appointment.id.desc())
-        )
-    else:
-        query = Appointment.overlapping(current_user, cutoff, END_OF_TIME)
-    rows = db.session.scalars(
-        query.offset((page - 1) * AGENDA_PER_PAGE).limit(AGENDA_PER_PAGE + 1)
-    ).all()
+    # Everything up to this page, and one more to tell whether there is a next page.
+    wanted = page * AGENDA_PER_PAGE + 1
+    found = (
+        past_instances(current_user, cutoff, wanted)
+        if past
+        else upcoming(current_user, cutoff, wanted)
+    )
+    rows = found[(page - 1) * AGENDA_PER_PAGE :]
     has_more = len(rows) > AGENDA_PER_PAGE
     groups = agenda_groups(rows[:AGENDA_PER_PAGE], viewer, anchor, past)
     return render_view(
@@ -318,10 +314,10 @@ def agenda():
     )
 
 
-def agenda_groups(appointments, viewer: Viewer, anchor: date, past: bool):
+def agenda_groups(instances: list[Instance], viewer: Viewer, anchor: date, past: bool):
     """Group appointments under the day they show on, first shown day first."""
     groups: dict[date, list[cal.Entry]] = {}
-    for appointment in appointments:
+    for appointment in instances:
         first, last = cal.covered_days(
             appointment.start, appointment.end, appointment.all_day, viewer.tz
         )
