@@ -137,8 +137,15 @@ class AppointmentAdminForm(AppointmentForm):
         if appointment is not None and appointment.all_day:
             # The owner's zone, in which an all-day appointment's days are counted.
             self.start.tz = self.end.tz = zone_named(appointment.owner.timezone)
+        if appointment is not None and appointment.series_id is not None:
+            self.without_repeat()  # an exception: one occurrence of its series
+        elif appointment is not None and appointment.is_series:
+            self.show_series(appointment, submitted=self.is_submitted())
 
     def validate(self, extra_validators=None) -> bool:
+        owner = self.owner.data
+        if self.series_zone is None and owner is not None:
+            self.series_zone = zone_named(owner.timezone)  # a new series repeats on its clock
         if not super().validate(extra_validators):
             return False
         if self.all_day.data:

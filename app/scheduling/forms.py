@@ -5,16 +5,30 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Mapping
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import cast
 
 from flask import current_app
+from flask_babel import get_locale
 from flask_security import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired, FileSize
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
-from wtforms import BooleanField, HiddenField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms import (
+    BooleanField,
+    DateField,
+    Field,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.accounts.models import User
 from app.core.fields import ConfirmButton, LocalDateTimeField, ReminderField
@@ -36,6 +50,20 @@ from app.scheduling.models import (
     Appointment,
 )
 from app.scheduling.occurrences import Instance, clashing
+from app.scheduling.recurrence import (
+    COUNT_INVALID,
+    INTERVAL_INVALID,
+    MAX_COUNT,
+    MAX_INTERVAL,
+    UNTIL_BEFORE_START,
+    Recurrence,
+    RuleError,
+    first_start,
+    parse_rule,
+    rule_parts,
+    until_wall_clock,
+)
+from app.scheduling.summary import describe
 
 PROPOSED_START_FORMAT = "%Y-%m-%dT%H:%M"
 PROPOSED_DURATION = timedelta(hours=1)
@@ -76,7 +104,233 @@ class VersionField(HiddenField):
         pass
 
 
-class AppointmentForm(FlaskForm):
+# --- Repeats: the form's fields for a series' rule (app/scheduling/recurrence.py) ------------
+
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+FREQUENCIES = (
+    SelectChoice("", _l("Does not repeat")),
+    SelectChoice("DAILY", _l("Daily")),
+    SelectChoice("WEEKLY", _l("Weekly")),
+    SelectChoice("MONTHLY", _l("Monthly")),
+    SelectChoice("YEARLY", _l("Yearly")),
+)
+FREQUENCY_NAMES = frozenset(choice.value for choice in FREQUENCIES if choice.value)
+# A rule the fields below cannot say (an imported one): kept as it is, unless changed.
+KEEP_RULE = "KEEP"
+MONTHLY_BY = (
+    SelectChoice("day", _l("On the same day of the month")),
+    SelectChoice("weekday", _l("On the same weekday, counted from the start of the month")),
+    SelectChoice("last", _l("On the same weekday, counted from the end of the month")),
+)
+ENDS = (
+    SelectChoice("never", _l("Never")),
+    SelectChoice("count", _l("After a number of times")),
+    SelectChoice("until", _l("On a date")),
+)
+REPEAT_FIELDS = (
+    "repeat",
+    "repeat_interval",
+    "repeat_weekdays",
+    "repeat_monthly",
+    "repeat_ends",
+    "repeat_count",
+    "repeat_until",
+)
+UNTIL_MISSING = _l("Enter the last day of the repeat.")
+LAST_NOT_IN_LAST_WEEK = _l(
+    "The start is not in the last week of its month: choose another way to repeat monthly."
+)
+
+
+def weekday_choices() -> list[SelectChoice]:
+    """The weekdays, Monday first, by their names in the user's language."""
+    names = get_locale().days["format"]["wide"]
+    return [SelectChoice(code, names[index]) for index, code in enumerate(WEEKDAYS)]
+
+
+class RepeatFields:
+    """The fields that make a series' rule, and what they make of it (``rule``)."""
+
+    repeat = SelectField(_l("Repeat"), choices=FREQUENCIES, default="")
+    repeat_interval = IntegerField(
+        _l("Every"),
+        default=1,
+        validators=[Optional(), NumberRange(1, MAX_INTERVAL, message=INTERVAL_INVALID)],
+    )
+    repeat_weekdays = SelectMultipleField(
+        _l("On"),
+        choices=weekday_choices,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+    repeat_monthly = RadioField(_l("Each month"), choices=MONTHLY_BY, default="day")
+    repeat_ends = RadioField(_l("Ends"), choices=ENDS, default="never")
+    repeat_count = IntegerField(
+        _l("Number of times"),
+        validators=[Optional(), NumberRange(1, MAX_COUNT, message=COUNT_INVALID)],
+    )
+    repeat_until = DateField(_l("Last day"), validators=[Optional()])
+
+    # The rule the fields make, as recurrence.parse_rule keeps it; None: no repeat. Set by
+    # make_rule(), with ``start`` and ``end`` moved to its first occurrence if need be.
+    rule: str | None = None
+    kept_rule: str | None = None
+    # The start of the occurrence the form was filled from, on the series' clock (set by the
+    # view): a weekly series moved from Wednesday to Thursday repeats on Thursdays.
+    moved_from: datetime | None = None
+
+    def show_series(self, series, submitted: bool) -> None:
+        """Fill the fields with a series' rule (from its first occurrence), or offer to keep a
+        rule they cannot say; set the zone it repeats on."""
+        recurrence = series.recurrence
+        self.series_zone = recurrence.zone
+        data = repeat_data(recurrence.rule, recurrence.start)
+        if data is None:
+            self.offer_kept_rule(recurrence.rule, describe(*_described(recurrence)))
+            if not submitted:
+                self.repeat.data = KEEP_RULE
+        elif not submitted:
+            self.fill_repeat(data)
+
+    def offer_kept_rule(self, rule: str, summary: str) -> None:
+        """Offer to keep a series' rule the fields cannot say, and choose it."""
+        self.kept_rule = rule
+        field = cast(SelectField, self.repeat)
+        field.choices = [SelectChoice(KEEP_RULE, summary), *FREQUENCIES]
+
+    def without_repeat(self) -> None:
+        """Leave the repeat fields out: an exception repeats no further."""
+        for name in REPEAT_FIELDS:
+            delattr(self, name)
+        self.repeats = False
+
+    # False once the fields are left out: the form then changes no rule.
+    repeats = True
+
+    def make_rule(self, start: datetime, all_day: bool) -> bool:
+        """Make the rule from the fields for a series starting at ``start`` (aware, on the
+        series' clock); False, with the errors next to their fields, if there is none."""
+        if not self.repeats:
+            return True
+        frequency = self.repeat.data
+        if not frequency:
+            self.rule = None
+            return True
+        if frequency == KEEP_RULE and self.kept_rule is not None:
+            text = self.kept_rule
+        else:
+            built = self._built_rule(frequency, start, all_day)
+            if built is None:
+                return False
+            text = built
+        try:
+            self.rule = parse_rule(text, start)
+        except RuleError as error:
+            cast(Field, self.repeat).errors = [error.message]
+            return False
+        return True
+
+    def _built_rule(self, frequency: str, start: datetime, all_day: bool) -> str | None:
+        parts = [f"FREQ={frequency}"]
+        interval = self.repeat_interval.data or 1
+        if interval != 1:
+            parts.append(f"INTERVAL={interval}")
+        weekday = WEEKDAYS[start.weekday()]
+        if frequency == "WEEKLY":
+            chosen = set(self.repeat_weekdays.data or ()) or {weekday}
+            if self.moved_from is not None:
+                # An occurrence moved to another weekday takes its place among the chosen ones.
+                before = WEEKDAYS[self.moved_from.weekday()]
+                if before != weekday and before in chosen and weekday not in chosen:
+                    chosen = (chosen - {before}) | {weekday}
+            parts.append("BYDAY=" + ",".join(code for code in WEEKDAYS if code in chosen))
+        elif frequency == "MONTHLY":
+            by = self.repeat_monthly.data
+            if by == "weekday":
+                parts.append(f"BYDAY={(start.day - 1) // 7 + 1}{weekday}")
+            elif by == "last":
+                if (start + timedelta(days=7)).month == start.month:
+                    cast(Field, self.repeat_monthly).errors = [LAST_NOT_IN_LAST_WEEK]
+                    return None
+                parts.append(f"BYDAY=-1{weekday}")
+            else:
+                parts.append(f"BYMONTHDAY={start.day}")
+        ends = self.repeat_ends.data
+        if ends == "count":
+            if self.repeat_count.data is None:
+                cast(Field, self.repeat_count).errors = [COUNT_INVALID]
+                return None
+            parts.append(f"COUNT={self.repeat_count.data}")
+        elif ends == "until":
+            last_day = self.repeat_until.data
+            if last_day is None:
+                cast(Field, self.repeat_until).errors = [UNTIL_MISSING]
+                return None
+            if last_day < start.date():
+                cast(Field, self.repeat_until).errors = [UNTIL_BEFORE_START]
+                return None
+            parts.append(f"UNTIL={until_value(last_day, start, all_day)}")
+        return ";".join(parts)
+
+    def fill_repeat(self, data: dict) -> None:
+        """Show a rule in the fields (``repeat_data``'s reading of it)."""
+        for name, value in data.items():
+            getattr(self, name).data = value
+
+
+def repeat_data(rule: str, start: datetime, count: int | None = None) -> dict | None:
+    """The repeat fields' data for a series' rule, read for an occurrence at ``start`` (on the
+    series' clock), ``count`` times from it on; None for a rule the fields cannot say."""
+    parts = rule_parts(rule)
+    known = {"FREQ", "INTERVAL", "BYDAY", "BYMONTHDAY", "COUNT", "UNTIL", "WKST"}
+    frequency = parts["FREQ"]
+    if parts.keys() - known or frequency not in FREQUENCY_NAMES:
+        return None
+    weekday = WEEKDAYS[start.weekday()]
+    days = parts["BYDAY"].split(",") if "BYDAY" in parts else []
+    same_day = parts.get("BYMONTHDAY", str(start.day)) == str(start.day)
+    data: dict = {"repeat": frequency, "repeat_interval": int(parts.get("INTERVAL", "1"))}
+    if frequency == "WEEKLY":
+        if not set(days) <= set(WEEKDAYS) or "BYMONTHDAY" in parts:
+            return None
+        data["repeat_weekdays"] = days or [weekday]
+    elif frequency == "MONTHLY":
+        if days == [f"{(start.day - 1) // 7 + 1}{weekday}"] and "BYMONTHDAY" not in parts:
+            data["repeat_monthly"] = "weekday"
+        elif days == [f"-1{weekday}"] and "BYMONTHDAY" not in parts:
+            data["repeat_monthly"] = "last"
+        elif not days and same_day:
+            data["repeat_monthly"] = "day"
+        else:
+            return None
+    elif days or not same_day:
+        return None
+    if "COUNT" in parts:
+        data["repeat_ends"] = "count"
+        data["repeat_count"] = int(parts["COUNT"]) if count is None else count
+    elif "UNTIL" in parts:
+        data["repeat_ends"] = "until"
+        data["repeat_until"] = until_wall_clock(parts["UNTIL"], start).date()
+    else:
+        data["repeat_ends"] = "never"
+    return data
+
+
+def _described(recurrence: Recurrence) -> tuple[str, datetime, bool]:
+    return recurrence.rule, recurrence.start, recurrence.all_day
+
+
+def until_value(last_day: date, start: datetime, all_day: bool) -> str:
+    """UNTIL for a series whose last occurrence is on ``last_day`` at the latest: that date for
+    an all-day series; for a timed one, the end of that day on the series' clock, in UTC, as
+    RFC 5545 asks of a start with a time zone."""
+    if all_day:
+        return last_day.strftime("%Y%m%d")
+    end_of_day = datetime.combine(last_day, time(23, 59, 59), tzinfo=start.tzinfo)
+    return end_of_day.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+class AppointmentForm(RepeatFields, FlaskForm):
     title = StringField(
         _l("Title"),
         filters=[strip_whitespace],
@@ -111,7 +365,45 @@ class AppointmentForm(FlaskForm):
         if self.end.data < self.start.data:
             self.end.errors.append(_l("The end must not be before the start."))
             return False
+        zone = self.series_zone or user_timezone()
+        start = self.start.data.astimezone(zone)
+        if not self.make_rule(start, self.all_day.data):
+            return False
+        if self.rule is not None:
+            self._move_to_first_occurrence(start, zone)
         return True
+
+    def _move_to_first_occurrence(self, start: datetime, zone: tzinfo) -> None:
+        """Start a series on its rule's first occurrence: weekly on Tuesdays, typed from a
+        Monday, starts the next day, at the same time on the clock."""
+        rule = cast(str, self.rule)
+        first = first_start(Recurrence(rule, start, self.end.data - self.start.data))
+        if first is None or first == start:
+            return
+        # The same wall-clock times, so many days later.
+        days = first.replace(tzinfo=None) - start.replace(tzinfo=None)
+        user_zone = cast(tzinfo, self.start.data.tzinfo)
+        for field in (self.start, self.end):
+            wall_clock = field.data.astimezone(zone).replace(tzinfo=None) + days
+            field.data = wall_clock.replace(tzinfo=zone).astimezone(user_zone)
+
+    # The zone a series repeats on: the user's, or an edited series' own (set by the view).
+    series_zone: tzinfo | None = None
+
+    @property
+    def series_timezone(self) -> str | None:
+        """The zone name to keep with the rule; None without one."""
+        if self.rule is None:
+            return None
+        return str(self.series_zone or user_timezone())
+
+    def populate_obj(self, obj) -> None:
+        for name, field in self._fields.items():
+            if name not in REPEAT_FIELDS:
+                field.populate_obj(obj, name)
+        if self.repeats:
+            obj.rrule = self.rule
+            obj.series_timezone = self.series_timezone
 
     def overlaps_to_confirm(
         self, owner: User, editing: Appointment | None = None
@@ -162,6 +454,45 @@ class AppointmentCreateForm(AppointmentForm):
 
 class AppointmentEditForm(EditsVersion, AppointmentForm):
     """The appointment form for an existing appointment."""
+
+
+SCOPES = (
+    SelectChoice("this", _l("Only this one")),
+    SelectChoice("following", _l("This and following")),
+    SelectChoice("all", _l("All")),
+)
+
+
+class OccurrenceEditForm(AppointmentEditForm):
+    """The appointment form for an occurrence of a series, with which ones to change.
+
+    Its version is the series' (an exception's change is one of its series)."""
+
+    scope = RadioField(_l("Change"), choices=SCOPES, default="this")
+
+    def make_rule(self, start: datetime, all_day: bool) -> bool:
+        if self.scope.data == "this":
+            self.rule = None  # an occurrence of its own repeats no further
+            return True
+        return super().make_rule(start, all_day)
+
+    def populate_occurrence(self, obj) -> None:
+        """Copy what one occurrence can change (not the rule) to the object."""
+        for name, field in self._fields.items():
+            if name not in (*REPEAT_FIELDS, "scope"):
+                field.populate_obj(obj, name)
+
+    def populate_obj(self, obj) -> None:
+        self.populate_occurrence(obj)
+        obj.rrule = self.rule
+        obj.series_timezone = self.series_timezone
+
+
+class DeleteForm(FlaskForm):
+    """Deleting an appointment from its page; for an occurrence of a series, which ones."""
+
+    scope = RadioField(_l("Delete"), choices=SCOPES, default="this")
+    version = VersionField()
 
 
 def proposed_times(args: Mapping[str, str]) -> dict:

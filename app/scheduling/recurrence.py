@@ -196,6 +196,12 @@ def _until(value: str, start: datetime) -> datetime:
     return moment
 
 
+def until_wall_clock(value: str, start: datetime) -> datetime:
+    """The last moment an UNTIL value allows, on the clock of a series starting at ``start``
+    (naive); RuleError for a value that is none."""
+    return _until(value, start)
+
+
 def _rule(kept: str, start: datetime, local_start: datetime) -> rrule:
     """The dateutil rule over wall-clock times, its UNTIL on the series' clock."""
     parts = rule_parts(kept)
@@ -260,6 +266,14 @@ def occurrences_before(recurrence: Recurrence, cutoff: datetime, count: int) -> 
         if len(found) >= count or window_start == recurrence.start.astimezone(UTC):
             return found[::-1][:count]
         span *= 2
+
+
+def first_start(recurrence: Recurrence) -> datetime | None:
+    """When the rule's first occurrence starts, on the series' clock: the start itself when it
+    matches the rule, else the first day after it that does (weekly on Tuesdays from a Monday)."""
+    local_start = recurrence.start.replace(tzinfo=None)
+    first = _rule(recurrence.rule, recurrence.start, local_start).after(local_start, inc=True)
+    return None if first is None else first.replace(tzinfo=recurrence.zone)
 
 
 def last_end(recurrence: Recurrence) -> datetime | None:

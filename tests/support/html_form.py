@@ -15,7 +15,8 @@ class HTMLForm(HTMLParser):
 
     def __init__(self, html: str):
         super().__init__(convert_charrefs=True)
-        self.fields: dict[str, str] = {}
+        # A list for the check boxes of one name, several of them checked.
+        self.fields: dict[str, str | list[str]] = {}
         self.buttons: dict[str, str] = {}
         self._textarea: str | None = None
         self._select: str | None = None
@@ -42,7 +43,12 @@ class HTMLForm(HTMLParser):
             return
         if tag == "input" and kind in ("checkbox", "radio"):
             if "checked" in attrs:
-                self.fields[name] = attrs.get("value", "on")
+                value = attrs.get("value", "on")
+                before = self.fields.get(name)
+                if kind == "checkbox" and before is not None:
+                    self.fields[name] = [*([before] if isinstance(before, str) else before), value]
+                else:
+                    self.fields[name] = value
         elif tag == "input":
             self.fields[name] = attrs.get("value", "")
         elif tag == "textarea":
@@ -53,12 +59,12 @@ class HTMLForm(HTMLParser):
 
     def handle_data(self, data):
         if self._textarea:
-            self.fields[self._textarea] += data
+            self.fields[self._textarea] = str(self.fields[self._textarea]) + data
 
     def handle_endtag(self, tag):
         if tag == "textarea" and self._textarea:
             # Browsers read CRLF as LF, then drop the one line break that follows <textarea>.
-            text = self.fields[self._textarea].replace("\r\n", "\n")
+            text = str(self.fields[self._textarea]).replace("\r\n", "\n")
             self.fields[self._textarea] = text.removeprefix("\n")
             self._textarea = None
         elif tag == "select" and self._select:
@@ -66,7 +72,7 @@ class HTMLForm(HTMLParser):
                 self.fields[self._select] = self._select_first
             self._select = None
 
-    def filled(self, **changes) -> dict[str, str]:
+    def filled(self, **changes) -> dict[str, str | list[str]]:
         """Return the fields with the user's changes, ready to POST."""
         return {**self.fields, **changes}
 
