@@ -13,6 +13,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    inspect,
     or_,
     select,
 )
@@ -22,7 +23,7 @@ from app.accounts.models import User
 from app.core.db import UTCDateTime, now_utc
 from app.core.timezones import UTC, local_days_in_utc, zone_named
 from app.extensions import Model
-from app.scheduling.recurrence import MAX_RULE_LENGTH, Recurrence, last_end
+from app.scheduling.recurrence import MAX_RULE_LENGTH, Recurrence, last_end, occurrences_from
 
 TITLE_MAX = 255
 LOCATION_MAX = 255
@@ -194,11 +195,25 @@ class ExcludedOccurrence(Model):
     recurrence_id: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
 
 
+# What decides when a series' next reminder is due.
+SCHEDULE_FIELDS = ("start", "end", "rrule", "series_timezone", "reminder_minutes", "all_day")
+
+
 @event.listens_for(Session, "before_flush")
 def _schedule_reminders(session: Session, flush_context, instances) -> None:
-    """Keep remind_at in step with the start and the lead time; a moved reminder is due again."""
+    """Keep remind_at in step with the start and the lead time; a moved reminder is due again.
+
+    A series reminds of one occurrence at a time: remind_at is the reminder of the next one to
+    start, moved on to the following one as each is sent (app/scheduling/reminders.py); a
+    change to its times, rule or lead time looks for the next one again.
+    """
     for obj in (*session.new, *session.dirty):
         if not isinstance(obj, Appointment) or obj.start is None:
+            continue
+        if obj.rrule is not None:
+            if obj in session.new or _schedule_changed(obj):
+                obj.remind_at = next_reminder(obj, now_utc())
+                obj.reminder_sent_at = None
             continue
         remind_at = (
             None
@@ -208,6 +223,24 @@ def _schedule_reminders(session: Session, flush_context, instances) -> None:
         if remind_at != obj.remind_at:
             obj.remind_at = remind_at
             obj.reminder_sent_at = None
+
+
+def _schedule_changed(appointment: Appointment) -> bool:
+    state = inspect(appointment)
+    return any(state.attrs[name].history.has_changes() for name in SCHEDULE_FIELDS)
+
+
+def next_reminder(series: Appointment, after: datetime) -> datetime | None:
+    """When to remind of the series' first occurrence that starts after ``after``; None without
+    a lead time or another occurrence. Occurrences deleted or changed since are skipped when
+    the reminder is due."""
+    recurrence = series.recurrence
+    if recurrence is None or series.reminder_minutes is None:
+        return None
+    for occurrence in occurrences_from(recurrence, after):
+        if occurrence.start > after:
+            return occurrence.start - timedelta(minutes=series.reminder_minutes)
+    return None
 
 
 @event.listens_for(Session, "before_flush")

@@ -127,3 +127,109 @@ def test_the_command_sends_what_is_due(app, outbox):
     result = app.test_cli_runner().invoke(args=["send-reminders"])
     assert result.exit_code == 0 and "1 reminders sent." in result.output
     assert len(outbox) == 1
+
+
+# --- Series: a reminder for each occurrence --------------------------------------------------
+
+
+def daily_series(owner, title="Stand-up", **values) -> Appointment:
+    """Every day at 09:00 Berlin time from Monday 7 January 2030 (08:00 UTC), an hour ahead."""
+    start = datetime(2030, 1, 7, 8, tzinfo=UTC)
+    return make_appointment(owner, title=title, start=start, end=start + timedelta(minutes=15),
+                            rrule="FREQ=DAILY", series_timezone="Europe/Berlin",
+                            reminder_minutes=60, **values)
+
+
+def on_day(day: int, hour: int = 7, minute: int = 30) -> datetime:
+    return datetime(2030, 1, day, hour, minute, tzinfo=UTC)
+
+
+def subjects(outbox) -> list[str]:
+    return [m.subject.replace("\u2009", " ").replace("\u202f", " ") for m in outbox]
+
+
+def test_a_series_reminds_of_each_occurrence_once(app, outbox):
+    owner = make_user("owen@example.com", timezone="Europe/Berlin")
+    series = daily_series(owner)
+    assert series.remind_at == datetime(2030, 1, 7, 7, tzinfo=UTC)
+    assert send_reminders(now=on_day(7, 6)) == 0  # not yet
+    assert send_reminders(now=on_day(7)) == 1
+    assert send_reminders(now=on_day(7)) == 0  # never twice
+    assert send_reminders(now=on_day(8)) == 1
+    assert subjects(outbox) == [
+        "Reminder: Stand-up, Mon, Jan 7, 2030, 9:00 – 9:15 AM",
+        "Reminder: Stand-up, Tue, Jan 8, 2030, 9:00 – 9:15 AM"]
+    assert "/appointments/1/?occurrence=20300108T080000Z" in outbox[1].body
+    db.session.refresh(series)
+    assert series.remind_at == datetime(2030, 1, 9, 7, tzinfo=UTC) and series.version == 1
+
+
+def test_a_deleted_occurrence_is_skipped_and_a_changed_one_reminds_at_its_own_time(app, outbox):
+    from app.scheduling.models import ExcludedOccurrence
+
+    owner = make_user("owen@example.com", timezone="Europe/Berlin")
+    series = daily_series(owner)
+    db.session.add(ExcludedOccurrence(series_id=series.id, recurrence_id=on_day(8, 8, 0)))
+    make_appointment(owner, title="Stand-up, later", start=on_day(9, 12, 0),
+                     end=on_day(9, 12, 15), series_id=series.id,
+                     recurrence_id=on_day(9, 8, 0), reminder_minutes=30)
+    assert send_reminders(now=on_day(7)) == 1
+    assert send_reminders(now=on_day(8)) == 0  # deleted
+    assert send_reminders(now=on_day(9)) == 0  # moved to noon
+    assert send_reminders(now=on_day(9, 11, 30)) == 1
+    assert send_reminders(now=on_day(10)) == 1
+    sent = subjects(outbox)
+    assert len(sent) == 3 and "Mon, Jan 7" in sent[0]
+    assert sent[1] == "Reminder: Stand-up, later, Wed, Jan 9, 2030, 1:00 – 1:15 PM"
+    assert sent[2].startswith("Reminder: Stand-up, Thu, Jan 10")
+
+
+def test_a_failed_reminder_of_an_occurrence_is_tried_again(app, outbox, monkeypatch):
+    owner = make_user("owen@example.com")
+    series = daily_series(owner)
+
+    def broken(self, *args, **kwargs):
+        raise ConnectionRefusedError("mail server down")
+
+    monkeypatch.setattr(reminders.EmailMessage, "send", broken)
+    assert send_reminders(now=on_day(7)) == 0
+    db.session.refresh(series)
+    assert series.remind_at == datetime(2030, 1, 7, 7, tzinfo=UTC)
+    monkeypatch.undo()
+    assert send_reminders(now=on_day(7)) == 1 and "Jan 7" in outbox[0].subject
+
+
+def test_senders_at_the_same_moment_remind_of_each_occurrence_once(app, outbox):
+    owner = make_user("owen@example.com")
+    for number in range(10):
+        daily_series(owner, title=f"Series {number}")
+    db.session.remove()
+    start = threading.Barrier(4)
+    counts = []
+
+    def sender():
+        with app.app_context():
+            start.wait()
+            counts.append(send_reminders(now=on_day(7)))
+            db.session.remove()
+
+    threads = [threading.Thread(target=sender) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sum(counts) == 10 and len(outbox) == 10
+
+
+def test_changing_a_series_time_looks_for_its_next_reminder_again(app, outbox):
+    owner = make_user("owen@example.com")
+    series = daily_series(owner)
+    series.title = "Renamed"
+    db.session.commit()
+    assert series.remind_at == datetime(2030, 1, 7, 7, tzinfo=UTC)
+    series.reminder_minutes = 30
+    db.session.commit()
+    assert series.remind_at == datetime(2030, 1, 7, 7, 30, tzinfo=UTC)
+    series.reminder_minutes = None
+    db.session.commit()
+    assert series.remind_at is None and send_reminders(now=on_day(7, 7, 45)) == 0
