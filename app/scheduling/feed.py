@@ -30,6 +30,7 @@ from app.accounts.models import User, calendar_token_digest
 from app.core.timezones import UTC, local_midnight
 from app.extensions import db
 from app.scheduling.models import Appointment
+from app.scheduling.occurrences import with_series
 
 FEED_DAYS_BEFORE = 92
 FEED_DAYS_AFTER = 366
@@ -83,9 +84,11 @@ class Feed:
         )
         return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
-    def appointments(self) -> list[Appointment]:
-        """The appointments in the feed, earliest first: the nearest FEED_MAX_EVENTS in the
-        window, those still to come (or running at midnight) before the past ones."""
+    def appointments(self) -> tuple[list[Appointment], dict[int, list[datetime]]]:
+        """The appointments in the feed, earliest first: the nearest FEED_MAX_EVENTS single
+        ones in the window, those still to come (or running at midnight) before the past ones;
+        and the series with an occurrence in the window, whole (``with_series``), with their
+        excluded dates."""
         start, end = self.window
         midnight = self.midnight
         coming = db.session.scalars(
@@ -108,7 +111,8 @@ class Feed:
                 .order_by(Appointment.start.desc(), Appointment.id.desc())
                 .limit(room)
             ).all()
-        return [*reversed(past), *coming]
+        series = db.session.scalars(Appointment.series_touching(self.owner, start, end)).all()
+        return with_series([*reversed(past), *coming, *series])
 
 
 def find_feed(token: str, today: date) -> Feed | None:

@@ -9,14 +9,14 @@ the day after the last (DTEND is exclusive), counted in the owner's time zone.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import cast
 from zoneinfo import ZoneInfo
 
 from flask_babel.speaklater import LazyString
-from icalendar import Calendar, Component, Event, Timezone
+from icalendar import Calendar, Component, Event, Timezone, vRecur
 
 from app.core.db import now_utc
 from app.core.gettext import lazy_gettext as _l
@@ -27,12 +27,16 @@ from app.core.timezones import (
     in_calendar_years,
     is_skipped_local_time,
     local_midnight,
+    zone_named,
 )
 from app.core.validators import LINE_BREAKS_AND_TABS, has_control_characters
 from app.scheduling.models import DESCRIPTION_MAX, LOCATION_MAX, TITLE_MAX, Appointment
 
 PRODID = "-//sched//sched appointments//EN"
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# How far a series' zone definition (VTIMEZONE) reaches past today; programs that know the zone
+# by its name (IANA's, as sched's are) go by that instead.
+ZONE_YEARS_AHEAD = timedelta(days=5 * 366)
 # How often subscribed calendar programs that honour this hint fetch the feed again.
 FEED_REFRESH = timedelta(hours=1)
 
@@ -138,21 +142,36 @@ def appointment_uid(appointment: Appointment, host: str) -> str:
     return f"appointment-{appointment.id}-{appointment.created:%Y%m%dT%H%M%SZ}@{host}"
 
 
-def appointment_event(appointment: Appointment, tz: tzinfo, host: str, stamp: datetime) -> Event:
-    """Turn an appointment into a VEVENT; ``tz`` is the owner's zone, which fixes all-day dates."""
+def appointment_event(
+    appointment: Appointment,
+    tz: tzinfo,
+    host: str,
+    stamp: datetime,
+    master: Appointment | None = None,
+    excluded: Iterable[datetime] = (),
+) -> Event:
+    """Turn an appointment into a VEVENT; ``tz`` is the owner's zone, which fixes all-day dates.
+
+    A series is one VEVENT on its own zone's clock (TZID), with its RRULE and the EXDATEs of the
+    occurrences deleted (``excluded``); an exception of ``master`` (its series) is a VEVENT
+    with the series' UID and the RECURRENCE-ID of the occurrence it replaces.
+    """
+    series = appointment if appointment.is_series else master
+    zone = zone_named(series.series_timezone) if series is not None else tz
     start: date | datetime
     end: date | datetime | None
     if appointment.all_day:
-        start = appointment.start.astimezone(tz).date()
-        end = appointment.end.astimezone(tz).date() + timedelta(days=1)
+        start = appointment.start.astimezone(zone).date()
+        end = appointment.end.astimezone(zone).date() + timedelta(days=1)
     else:
-        start = appointment.start.astimezone(UTC)
+        # Single appointments travel in UTC; a series and its exceptions on the series' clock.
+        start = appointment.start.astimezone(zone if series is not None else UTC)
         # RFC 5545 wants DTEND after DTSTART; without one, an event ends when it starts.
-        end = appointment.end.astimezone(UTC)
+        end = appointment.end.astimezone(zone if series is not None else UTC)
         if end == start:
             end = None
-    return Event.new(
-        uid=appointment_uid(appointment, host),
+    event = Event.new(
+        uid=appointment_uid(series or appointment, host),
         stamp=stamp,
         summary=appointment.title,
         location=appointment.location or None,
@@ -162,6 +181,22 @@ def appointment_event(appointment: Appointment, tz: tzinfo, host: str, stamp: da
         created=appointment.created.astimezone(UTC),
         last_modified=appointment.modified.astimezone(UTC),
     )
+    if appointment.is_series:
+        event.add("RRULE", vRecur.from_ical(cast(str, appointment.rrule)))
+        dates = [_on_series_clock(moment, appointment.all_day, zone) for moment in excluded]
+        if dates:
+            event.add("EXDATE", sorted(dates))
+    elif series is not None and appointment.recurrence_id is not None:
+        event.add(
+            "RECURRENCE-ID", _on_series_clock(appointment.recurrence_id, series.all_day, zone)
+        )
+    return event
+
+
+def _on_series_clock(moment: datetime, all_day: bool, zone: tzinfo) -> date | datetime:
+    """An occurrence's original start as DTSTART has it: a date, or a time with its TZID."""
+    local = moment.astimezone(zone)
+    return local.date() if all_day else local
 
 
 def build_calendar(
@@ -170,11 +205,14 @@ def build_calendar(
     host: str,
     *,
     name: str,
+    excluded: Mapping[int, Iterable[datetime]] | None = None,
     publish: bool = False,
     now: Callable[[], datetime] = now_utc,
 ) -> Calendar:
     """Build a VCALENDAR of the owner's appointments, ``tz`` being the owner's time zone.
 
+    Series come with their exceptions among ``appointments`` and their deleted occurrences in
+    ``excluded`` (by series id); the calendar then defines the zones they repeat on (VTIMEZONE).
     ``publish`` makes it a subscription feed (METHOD:PUBLISH). DTSTAMP follows RFC 5545: with a
     METHOD it is when the feed was made, without one when the appointment last changed.
     """
@@ -188,10 +226,35 @@ def build_calendar(
     if publish:
         calendar.add("X-PUBLISHED-TTL", FEED_REFRESH)
     made = now().astimezone(UTC)
+    appointments = list(appointments)
+    masters = {appointment.id: appointment for appointment in appointments if appointment.is_series}
     for appointment in appointments:
         stamp = made if publish else appointment.modified.astimezone(UTC)
-        calendar.add_component(appointment_event(appointment, tz, host, stamp))
+        master = masters.get(appointment.series_id) if appointment.series_id else None
+        gone = (excluded or {}).get(appointment.id, ())
+        calendar.add_component(appointment_event(appointment, tz, host, stamp, master, gone))
+    if masters:
+        first = min(master.start for master in masters.values()).date()
+        calendar.add_missing_timezones(
+            first_date=first, last_date=max(first, made.date()) + ZONE_YEARS_AHEAD
+        )
+        _one_date_per_rdate(calendar)
     return calendar
+
+
+def _one_date_per_rdate(calendar: Calendar) -> None:
+    """Write each clock change of a VTIMEZONE on an RDATE line of its own: RFC 5545 allows a
+    list on one line too, as icalendar writes it, but some readers (vobject) take only part of
+    such a list and put summer times an hour off."""
+    for zone in calendar.walk("VTIMEZONE"):
+        for observance in zone.subcomponents:
+            dates = [
+                moment.dt
+                for rdate in _as_list(observance.pop("RDATE", None))
+                for moment in rdate.dts
+            ]
+            for moment in dates:
+                observance.add("RDATE", moment)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import select, union_all
+from sqlalchemy import or_, select, union_all
 
 from app.accounts.models import User
 from app.core.timezones import MAX_YEAR, UTC
@@ -113,20 +113,50 @@ def parse_stamp(text: str) -> datetime | None:
         return None
 
 
+def rows_between(owner: User, start: datetime, end: datetime) -> list[Appointment]:
+    """The owner's rows that touch [start, end): single appointments and exceptions where they
+    are, series with an occurrence that may; one query."""
+    return list(
+        db.session.scalars(
+            select(Appointment).from_statement(
+                union_all(
+                    Appointment.overlapping(owner, start, end).order_by(None),
+                    Appointment.series_touching(owner, start, end).order_by(None),
+                )
+            )
+        ).all()
+    )
+
+
+def with_series(
+    rows: Sequence[Appointment],
+) -> tuple[list[Appointment], dict[int, list[datetime]]]:
+    """Complete rows for iCalendar, which carries a series whole: each series among them, or
+    whose exception is, comes with all its exceptions; and the series' excluded dates, by id.
+    Two queries more when there are series, none otherwise."""
+    ids = {row.id for row in rows if row.is_series}
+    ids |= {row.series_id for row in rows if row.series_id is not None}
+    if not ids:
+        return list(rows), {}
+    related = db.session.scalars(
+        select(Appointment).where(or_(Appointment.id.in_(ids), Appointment.series_id.in_(ids)))
+    ).all()
+    by_id = {row.id: row for row in [*rows, *related]}
+    excluded: dict[int, list[datetime]] = {}
+    for row in db.session.scalars(
+        select(ExcludedOccurrence).where(ExcludedOccurrence.series_id.in_(ids))
+    ):
+        excluded.setdefault(row.series_id, []).append(row.recurrence_id)
+    return sorted(by_id.values(), key=lambda row: (row.start, row.id)), excluded
+
+
 def instances_between(
     owner: User, start: datetime, end: datetime, limit: int = MAX_SHOWN
 ) -> list[Instance]:
     """What touches [start, end) (starts before its end, ends at or after its start), earliest
     first: the owner's single appointments and exceptions, and their series' occurrences, at
     most ``limit`` of those."""
-    rows = db.session.scalars(
-        select(Appointment).from_statement(
-            union_all(
-                Appointment.overlapping(owner, start, end).order_by(None),
-                Appointment.series_touching(owner, start, end).order_by(None),
-            )
-        )
-    ).all()
+    rows = rows_between(owner, start, end)
     series = [row for row in rows if row.is_series]
     shown = [Instance.of(row) for row in rows if not row.is_series]
     if series:

@@ -49,6 +49,7 @@ from app.scheduling.forms import (
 )
 from app.scheduling.ical import build_calendar
 from app.scheduling.models import Appointment
+from app.scheduling.occurrences import rows_between, with_series
 from app.scheduling.views.appointments import APPOINTMENT_ID, get_own_appointment_or_404
 
 bp = Blueprint("ical", __name__, template_folder="../templates")
@@ -61,8 +62,14 @@ FEED_MAX_AGE = 300  # seconds a calendar program may keep the feed before asking
 @auth_required()
 def appointment_ics(appointment_id: int):
     appointment = get_own_appointment_or_404(appointment_id)
+    # A series whole, with its exceptions; an exception's file is its series'.
+    appointments, excluded = with_series([appointment])
     calendar = build_calendar(
-        [appointment], user_timezone(), uid_host(), name=calendar_name(current_user)
+        appointments,
+        user_timezone(),
+        uid_host(),
+        name=calendar_name(current_user),
+        excluded=excluded,
     )
     return ics_response(calendar, download_name=f"{slugify(appointment.title)}.ics")
 
@@ -77,8 +84,10 @@ def export_range():
     except ValueError as error:
         return bad_request(str(error))
     start, end = local_days_in_utc(first, last, tz)
-    appointments = db.session.scalars(Appointment.overlapping(current_user, start, end))
-    calendar = build_calendar(appointments, tz, uid_host(), name=calendar_name(current_user))
+    appointments, excluded = with_series(rows_between(current_user, start, end))
+    calendar = build_calendar(
+        appointments, tz, uid_host(), name=calendar_name(current_user), excluded=excluded
+    )
     return ics_response(calendar, download_name=f"sched-{first}-{last}.ics")
 
 
@@ -99,12 +108,14 @@ def feed(token: str):
         remove_entity_headers(response.headers)
     else:
         owner = found.owner
+        appointments, excluded = found.appointments()
         calendar = build_calendar(
-            found.appointments(),
+            appointments,
             zone_named(owner.timezone),
             host,
             name=calendar_name(owner),
             publish=True,
+            excluded=excluded,
             now=lambda: found.stamp,
         )
         response = ics_response(calendar)
