@@ -37,18 +37,18 @@ run: install instance/secrets.json translations migrate
 
 ## test: install what the tests need and run the whole suite on SQLite, then on PostgreSQL
 # Pass pytest options in PYTEST_ARGS, e.g. make test PYTEST_ARGS="-x tests/core".
-# The accessibility and HTML checks run once, on SQLite: pages are the same on either database.
-ONCE := --deselect tests/e2e/test_accessibility.py
+# The browser and nginx tests (tests/e2e, tests/deploy) run once, on SQLite: pages are the same
+# on either database; those marked each_database run on PostgreSQL too (tests/conftest.py).
 test: install system-packages node-packages translations
 	SCHED_CONFIG=testing $(FLASK) translate check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
-	$(WITH_POSTGRESQL) $(BIN)/python -m pytest $(ONCE) $(PYTEST_ARGS)
+	$(WITH_POSTGRESQL) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## test-postgresql: run the suite on a throw-away PostgreSQL cluster only
 ## (tests/support/postgres.py)
 .PHONY: test-postgresql
 test-postgresql: install system-packages node-packages translations
-	$(WITH_POSTGRESQL) $(BIN)/python -m pytest $(ONCE) $(PYTEST_ARGS)
+	$(WITH_POSTGRESQL) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## test-load: 50 logged-in clients against uWSGI for a minute, then faults under load (a worker
 ## killed, PostgreSQL restarted or read-only, a full disk), on SQLite then PostgreSQL (~6 minutes)

@@ -31,18 +31,38 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "postgresql_only(reason): the test checks PostgreSQL itself; skipped on SQLite"
     )
+    config.addinivalue_line(
+        "markers",
+        "each_database: a browser or deployment test that also runs on PostgreSQL (the rest "
+        "run once, on SQLite)",
+    )
 
 
 def pytest_report_header(config):
     return f"database: {'PostgreSQL' if POSTGRESQL_SERVER else 'SQLite'}"
 
 
+# Browsers and nginx test the pages, the same on either database: they run on SQLite only,
+# but for the tests marked each_database (what the database decides, such as edit conflicts).
+ONCE = ("tests/e2e/", "tests/deploy/")
+
+
 def pytest_collection_modifyitems(config, items):
-    """Skip the tests marked for the other database; leave out the load tests unless asked."""
+    """Skip the tests marked for the other database; leave out the load tests unless asked,
+    and on PostgreSQL the browser and deployment tests but those marked each_database."""
     other = "sqlite_only" if POSTGRESQL_SERVER else "postgresql_only"
     for item in items:
         for mark in item.iter_markers(other):
             item.add_marker(pytest.mark.skip(reason=mark.kwargs["reason"]))
+    if POSTGRESQL_SERVER:
+        once = [
+            item
+            for item in items
+            if item.nodeid.startswith(ONCE) and not item.get_closest_marker("each_database")
+        ]
+        if once:
+            config.hook.pytest_deselected(items=once)
+            items[:] = [item for item in items if item not in once]
     # Minutes each (tests/load): only `make test-load`, or a -m expression that names them.
     if "load" not in (config.option.markexpr or ""):
         load = [item for item in items if item.get_closest_marker("load")]

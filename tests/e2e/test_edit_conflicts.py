@@ -12,7 +12,8 @@ from app.scheduling.models import Appointment
 from tests.support.e2e import csp_violations, log_in
 from tests.support.factories import make_appointment, make_user
 
-pytestmark = pytest.mark.browser
+# What two tabs see of one row is the database's doing: checked on PostgreSQL too.
+pytestmark = [pytest.mark.browser, pytest.mark.each_database]
 
 CHANGED = (
     "This appointment was changed meanwhile (in another tab or by someone else). Reload it to "
