@@ -385,8 +385,8 @@ def run(options: argparse.Namespace) -> int:
             f"({cluster.bin}); building {options.size:,} appointments:")
         pgdata.build_database(cluster, options.size, server_secrets, PASSWORD, say=say)
         facts = database_facts(cluster)
-        grid = data.appointments_in_grid(
-            data.production_app_at(cluster.sqlalchemy_url, server_secrets))
+        grid = data.grid_counts(
+            data.production_app_at(cluster.sqlalchemy_url, server_secrets)).appointments
         say(f"Built in {time.monotonic() - clock:.0f} s: {facts['table_size']} of table, "
             f"{facts['with_indexes']} with indexes; the staff user has {grid} appointments "
             f"in the reference month's grid.")

@@ -3,6 +3,10 @@
 It does what a month view cannot do less of: check the session, run one query for the user's
 appointments in the 42-day grid, and render each with a link and two times. The calendar views
 are measured against it in the same run, served by the same uWSGI.
+
+It shows single appointments only, neither series nor their exceptions: a yardstick that stays
+the same whatever the benchmark's series (bench/data.py), so its figures compare with those
+measured before there were any.
 """
 
 from __future__ import annotations
@@ -30,7 +34,10 @@ def reference_month(year: int, month: int):
     start = datetime.combine(days[0], time.min, tzinfo=tz)
     end = datetime.combine(days[-1] + timedelta(days=1), time.min, tzinfo=tz)
     cells = {day: [] for day in days}
-    for appointment in db.session.scalars(Appointment.overlapping(current_user, start, end)):
+    singles = Appointment.overlapping(current_user, start, end).where(
+        Appointment.series_id.is_(None)
+    )
+    for appointment in db.session.scalars(singles):
         local_start, local_end = appointment.start.astimezone(tz), appointment.end.astimezone(tz)
         # One that began before the grid shows in its first cell.
         cells[max(local_start.date(), days[0])].append((appointment, local_start, local_end))

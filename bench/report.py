@@ -195,10 +195,11 @@ def render_scaling(runs: Runs, sizes: list[int], connections: list[int], pages: 
 
 def render(
     runs: Runs, sizes: list[int], connections: list[int], pages: list[str], rounds: int,
-    seconds: int, checks: list[Check],
+    seconds: int, checks: list[Check], data: str = "",
 ) -> str:
-    """The whole report: a table per dataset and connection count, scaling, then the targets."""
-    sections = [LEGEND]
+    """The whole report: what the data is, a table per dataset and connection count, scaling,
+    then the targets."""
+    sections = [LEGEND, *([textwrap.fill(data, width=96)] if data else [])]
     for size in sizes:
         for conns in connections:
             title = (f"{size:,} appointments, {conns} connection{'s' * (conns > 1)} "

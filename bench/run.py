@@ -82,18 +82,25 @@ def new_secrets() -> dict[str, str]:
 
 def build_databases(
     sizes: list[int], workdir: Path, server_secrets: dict[str, str]
-) -> dict[int, Path]:
-    """Build one database per size, all users sharing one password hashed once."""
+) -> tuple[dict[int, Path], data.Grid]:
+    """Build one database per size, all users sharing one password hashed once; return them
+    and what the measured user's month grid holds, the same in each."""
     paths = {size: workdir / f"sched-{size}.db" for size in sizes}
     password_hash = None
+    grids = set()
     for size, path in paths.items():
         started = time.monotonic()
         app = data.production_app(path, server_secrets)
         password_hash = password_hash or data.hash_bench_password(app, PASSWORD)
         data.build_database(app, size, password_hash)
-        say(f"Built {size:,} appointments in {time.monotonic() - started:.0f} s; the measured "
-            f"user has {data.appointments_in_grid(app)} in the month's 42-day grid.")
-    return paths
+        grid = data.grid_counts(app)
+        grids.add(grid)
+        say(f"Built {size:,} appointments and {data.SERIES} series in "
+            f"{time.monotonic() - started:.0f} s; the measured user has {grid.appointments} "
+            f"appointments and {grid.occurrences} occurrences in the month's 42-day grid.")
+    if len(grids) > 1:
+        raise SystemExit(f"The measured user's month differs between the datasets: {grids}")
+    return paths, grids.pop()
 
 
 def served_pages(
@@ -203,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = sorted(set(options.sizes))
     server_secrets = new_secrets()
     with tempfile.TemporaryDirectory(prefix="sched-bench-") as workdir, ExitStack() as stack:
-        databases = build_databases(sizes, Path(workdir), server_secrets)
+        databases, grid = build_databases(sizes, Path(workdir), server_secrets)
         servers = {
             size: stack.enter_context(
                 uwsgi_server(path, server_secrets, Path(workdir) / f"uwsgi-{size}.log")
@@ -219,10 +226,13 @@ def main(argv: list[str] | None = None) -> int:
     names = [page.name for page in pages]
     checks = report.target_checks(runs, sizes, options.connections, names)
     print(report.render(runs, sizes, options.connections, names, options.rounds,
-                        options.seconds, checks))
+                        options.seconds, checks, data.describe(grid)))
     results = {
         "started": started.isoformat(),
         "options": {k: str(v) if isinstance(v, Path) else v for k, v in vars(options).items()},
+        "measured_user": {"series": data.SERIES,
+                          "exceptions_per_series": data.EXCEPTIONS_PER_SERIES,
+                          "in_grid": grid._asdict()},
         **report.as_json(runs, sizes, options.connections, names, checks),
     }
     say(f"Results saved in {save_results(results, options.results)}")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import cast
 from zoneinfo import ZoneInfo
 
@@ -30,7 +30,15 @@ from app.core.timezones import (
     zone_named,
 )
 from app.core.validators import LINE_BREAKS_AND_TABS, has_control_characters
-from app.scheduling.models import DESCRIPTION_MAX, LOCATION_MAX, TITLE_MAX, Appointment
+from app.scheduling.models import (
+    DESCRIPTION_MAX,
+    ICAL_UID_MAX,
+    LOCATION_MAX,
+    TITLE_MAX,
+    Appointment,
+)
+from app.scheduling.recurrence import MAX_COUNT, RuleError, parse_rule
+from app.scheduling.summary import describe
 
 PRODID = "-//sched//sched appointments//EN"
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -63,9 +71,13 @@ YEAR_OUT_OF_RANGE = _l(
 )
 SKIPPED_LOCAL_TIME = _l("Its time does not exist in your time zone (the clocks change then).")
 CANCELLED = _l("It was cancelled.")
-CHANGED_OCCURRENCE = _l(
-    "It changes one occurrence of a repeating event; only first occurrences are added."
+CHANGED_OCCURRENCE = _l("It changes an occurrence of an event that does not repeat.")
+LONE_CHANGE = _l(
+    "It changes one occurrence of a repeating event that is not in the file: add the whole "
+    "event from a file that holds it."
 )
+SEVERAL_RULES = _l("It repeats by more than one rule, which sched cannot keep.")
+TOO_MANY_DATES = _l("It lists more than %(max)d dates to add or leave out.", max=MAX_COUNT)
 
 
 class ICalendarError(Exception):
@@ -84,8 +96,10 @@ class _Skip(Exception):
 class ParsedEvent:
     """An event read from a file, as the appointment it would become.
 
-    ``problem`` says why it will not be added; ``repeats`` that only its first occurrence is.
-    Times are aware and in UTC, as the appointment will store them.
+    ``problem`` says why it will not be added. Times are aware and in UTC, as the appointment
+    will store them. A repeating event has its rule (as recurrence.parse_rule keeps it) and the
+    zone it repeats on, the occurrences it excludes (EXDATE) and adds (RDATE), and its changed
+    occurrences (``changes``, each with the ``recurrence_id`` of the one it replaces).
     """
 
     title: str
@@ -94,11 +108,29 @@ class ParsedEvent:
     all_day: bool = False
     location: str = ""
     description: str = ""
-    repeats: bool = False
     problem: LazyString | None = None
+    uid: str = ""
+    rule: str | None = None
+    series_timezone: str | None = None
+    excluded: list[datetime] = field(default_factory=list)
+    added: list[datetime] = field(default_factory=list)
+    recurrence_id: datetime | None = None
+    changes: list[ParsedEvent] = field(default_factory=list)
+
+    @property
+    def repeats(self) -> bool:
+        return self.rule is not None
+
+    @property
+    def summary(self) -> str:
+        """How it repeats, in the user's language ("" if it does not)."""
+        if self.rule is None or self.start is None:
+            return ""
+        start = self.start.astimezone(zone_named(self.series_timezone))
+        return describe(self.rule, start, self.all_day)
 
     def appointment_fields(self) -> dict:
-        """Return the values an Appointment is created with."""
+        """Return the values an Appointment is created with (its exceptions apart)."""
         return {
             "title": self.title,
             "start": self.start,
@@ -106,25 +138,44 @@ class ParsedEvent:
             "all_day": self.all_day,
             "location": self.location,
             "description": self.description,
+            "rrule": self.rule,
+            "series_timezone": self.series_timezone,
         }
 
     def to_dict(self) -> dict:
-        """Return the appointment's values, JSON-ready, for the import preview to carry."""
+        """Return the event's values, JSON-ready, for the import preview to carry."""
         # Only the events to be added are carried, and those have their times.
         start, end = cast(datetime, self.start), cast(datetime, self.end)
         return {
-            **self.appointment_fields(),
+            "title": self.title,
             "start": start.isoformat(),
             "end": end.isoformat(),
+            "all_day": self.all_day,
+            "location": self.location,
+            "description": self.description,
+            "uid": self.uid,
+            "rule": self.rule,
+            "series_timezone": self.series_timezone,
+            "excluded": [moment.isoformat() for moment in self.excluded],
+            "added": [moment.isoformat() for moment in self.added],
+            "recurrence_id": self.recurrence_id.isoformat() if self.recurrence_id else None,
+            "changes": [change.to_dict() for change in self.changes],
         }
 
     @classmethod
     def from_dict(cls, values: dict) -> ParsedEvent:
+        moment = datetime.fromisoformat
         return cls(
             **{
                 **values,
-                "start": datetime.fromisoformat(values["start"]),
-                "end": datetime.fromisoformat(values["end"]),
+                "start": moment(values["start"]),
+                "end": moment(values["end"]),
+                "excluded": [moment(text) for text in values.get("excluded", ())],
+                "added": [moment(text) for text in values.get("added", ())],
+                "recurrence_id": (
+                    moment(values["recurrence_id"]) if values.get("recurrence_id") else None
+                ),
+                "changes": [cls.from_dict(change) for change in values.get("changes", ())],
             }
         )
 
@@ -284,7 +335,40 @@ def parse_ics(data: bytes, tz: tzinfo) -> list[ParsedEvent]:
     if not events:
         raise ICalendarError(NO_EVENTS)
     zones = _FileZones(calendars)
-    return [_read_event(cast(Event, event), tz, zones) for event in events]  # VEVENTs are Events
+    parsed = [_read_event(cast(Event, event), tz, zones) for event in events]  # VEVENTs are
+    return _with_changes_in_their_series(parsed)
+
+
+def _with_changes_in_their_series(events: list[ParsedEvent]) -> list[ParsedEvent]:
+    """Put each changed occurrence (RECURRENCE-ID) with the event of its UID, wherever in the
+    file it comes; one whose event is not in the file is an appointment of its own."""
+    masters = {event.uid: event for event in events if event.recurrence_id is None and event.uid}
+    for event in events:
+        # Outlook's first occurrence may carry both its rule and a RECURRENCE-ID.
+        if event.recurrence_id is not None and event.repeats and event.uid not in masters:
+            event.recurrence_id = None
+            masters[event.uid] = event
+    found = []
+    for event in events:
+        master = masters.get(event.uid)
+        if event.recurrence_id is None:
+            found.append(event)
+        elif master is None:
+            event.problem = event.problem or LONE_CHANGE
+            found.append(event)
+        elif master.repeats and master.problem is None:
+            if event.problem is None:
+                # One occurrence, changed: it repeats no further.
+                event.rule, event.series_timezone, event.excluded, event.added = None, None, [], []
+                master.changes.append(event)
+            elif event.problem is CANCELLED:
+                master.excluded.append(event.recurrence_id)
+            else:
+                found.append(event)
+        else:
+            event.problem = event.problem or CHANGED_OCCURRENCE
+            found.append(event)
+    return found
 
 
 class _FileZones:
@@ -363,18 +447,81 @@ def _read_event(event: Event, tz: tzinfo, zones: _FileZones) -> ParsedEvent:
         title=_one_line(_text(event, "SUMMARY")),
         location=_one_line(_text(event, "LOCATION")),
         description=_text(event, "DESCRIPTION"),
-        repeats=bool(event.get("RRULE") or event.get("RDATE")),
+        uid=_text(event, "UID")[:ICAL_UID_MAX],
     )
     try:
         if event.get("RECURRENCE-ID") is not None:
-            raise _Skip(CHANGED_OCCURRENCE)
+            parsed.recurrence_id = _moment(event["RECURRENCE-ID"], None, tz, zones)
         if str(event.get("STATUS", "")).upper() == "CANCELLED":
             raise _Skip(CANCELLED)
         _check_text(parsed)
         parsed.start, parsed.end, parsed.all_day = _event_times(event, tz, zones)
+        if event.get("RRULE") is not None:
+            _read_repeats(parsed, event, tz, zones)
     except _Skip as skip:
         parsed.problem = skip.args[0]
     return parsed
+
+
+def _read_repeats(parsed: ParsedEvent, event: Event, tz: tzinfo, zones: _FileZones) -> None:
+    """Read a repeating event's rule, on the clock of its start's zone, and its EXDATEs and
+    RDATEs; _Skip for a rule sched refuses (recurrence.parse_rule says why)."""
+    rules = _as_list(event.get("RRULE"))
+    if len(rules) != 1:
+        raise _Skip(SEVERAL_RULES)
+    zone, zone_name = _series_zone(event, tz)
+    start = cast(datetime, parsed.start).astimezone(zone)
+    try:
+        parsed.rule = parse_rule(rules[0].to_ical().decode(), start)
+    except RuleError as error:
+        raise _Skip(error.message) from None
+    parsed.series_timezone = zone_name
+    parsed.excluded = _moments(event, "EXDATE", start, zone, zones)
+    parsed.added = [
+        moment for moment in _moments(event, "RDATE", start, zone, zones) if moment != parsed.start
+    ]
+
+
+def _series_zone(event: Event, tz: tzinfo) -> tuple[tzinfo, str]:
+    """The zone a repeating event repeats on: its start's, if a named one (IANA, or a Windows
+    name icalendar knows) or UTC; else, for a floating or all-day start or a file's own zone
+    definition, the importing user's."""
+    start = event.start
+    if not isinstance(start, datetime) or start.tzinfo is None:
+        return tz, str(tz)
+    if isinstance(start.tzinfo, ZoneInfo):
+        return start.tzinfo, start.tzinfo.key
+    if "TZID" not in event["DTSTART"].params:
+        return UTC, "UTC"  # written in UTC (…Z)
+    return tz, str(tz)
+
+
+def _moments(
+    event: Event, name: str, start: datetime, zone: tzinfo, zones: _FileZones
+) -> list[datetime]:
+    """The moments of an EXDATE or RDATE property (each line of it), in UTC: a date at the
+    series' time of day, a floating time on its clock. At most MAX_COUNT of them."""
+    found: list[datetime] = []
+    for prop in _as_list(event.get(name)):
+        for value in getattr(prop, "dts", ()):
+            if len(found) == MAX_COUNT:
+                raise _Skip(TOO_MANY_DATES)
+            found.append(_moment(value, start, zone, zones))
+    return sorted(set(found))
+
+
+def _moment(prop, start: datetime | None, zone: tzinfo, zones: _FileZones) -> datetime:
+    """One date or time of a RECURRENCE-ID, EXDATE or RDATE, in UTC; a date is at the series'
+    time of day (midnight without a start)."""
+    value = prop.dt
+    if isinstance(value, tuple):  # a PERIOD: its start
+        value = value[0]
+    if not isinstance(value, datetime):
+        clock = time(0) if start is None else start.astimezone(zone).time()
+        value = datetime.combine(value, clock.replace(tzinfo=None))
+    if not in_calendar_years(value):
+        raise _Skip(YEAR_OUT_OF_RANGE)
+    return _aware(value, prop, zone, zones).astimezone(UTC)
 
 
 def _text(event: Event, name: str) -> str:

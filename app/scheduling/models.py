@@ -30,6 +30,7 @@ LOCATION_MAX = 255
 DESCRIPTION_MAX = 10_000
 # secrets.token_urlsafe(16): 22 characters.
 IDEMPOTENCY_KEY_LENGTH = 22
+ICAL_UID_MAX = 255
 # An all-day appointment reaches past its stored times to the ends of its local days (25 hours
 # at most, more if the owner has moved zones since); look this much further on either side.
 ALL_DAY_REACH = timedelta(days=2)
@@ -62,6 +63,8 @@ class Appointment(Model):
         UniqueConstraint(
             "series_id", "recurrence_id", name="uq_appointment_series_id_recurrence_id"
         ),
+        # An imported event, found again by its UID when the same file comes again.
+        UniqueConstraint("owner_id", "ical_uid", name="uq_appointment_owner_id_ical_uid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -98,6 +101,9 @@ class Appointment(Model):
         ForeignKey("appointment.id", ondelete="CASCADE"), default=None
     )
     recurrence_id: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    # The UID of the iCalendar event it was imported from (its series' for an exception: None).
+    ical_uid: Mapped[str | None] = mapped_column(String(ICAL_UID_MAX), default=None)
 
     # Bumped by every UPDATE, which also checks it (SQLAlchemy's version counter): an edit
     # based on an older version, or of a row deleted meanwhile, matches no row and is refused.

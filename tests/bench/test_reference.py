@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -30,6 +30,28 @@ def test_reference_page_shows_the_users_month_on_their_clock(logged_in, user):
     assert html.count("<td>") == 42
     assert f'<a href="/appointments/{dentist.id}/">Dentist</a> 10:00–11:00' in html
     assert "Later" not in html and "Not mine" not in html
+
+
+def test_reference_page_leaves_series_and_their_exceptions_out(logged_in, user):
+    weekly = make_appointment(
+        user,
+        title="Weekly",
+        start=datetime(2026, 8, 3, 8, 0, tzinfo=timezone.utc),
+        rrule="FREQ=WEEKLY",
+        series_timezone="Europe/Berlin",
+    )
+    moved = datetime(2026, 8, 10, 8, 0, tzinfo=timezone.utc)
+    make_appointment(
+        user,
+        title="Moved",
+        start=moved + timedelta(hours=1),
+        series_id=weekly.id,
+        recurrence_id=moved,
+    )
+
+    html = logged_in.get("/bench/reference/2026/8/").get_data(as_text=True)
+
+    assert html.count("<td>") == 42 and "Weekly" not in html and "Moved" not in html
 
 
 def test_reference_page_needs_a_login(client):

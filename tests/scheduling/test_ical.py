@@ -560,7 +560,7 @@ def test_import_shows_a_preview_then_adds_the_events(logged_in, user):
     assert response.status_code == 200
     assert "3 appointments will be added" in html
     assert "Flight, seat 12A" in html and "Call New York" in html and "Weekly yoga" in html
-    assert "Repeats: only the first occurrence is added." in html
+    assert "Every week on Sunday" in html  # kept as a series
     assert "1 event will be skipped" in html and "It has no title." in html
     assert "Add 3 appointments" in html
     assert count_appointments() == 0  # a preview saves nothing
@@ -581,6 +581,8 @@ def test_import_shows_a_preview_then_adds_the_events(logged_in, user):
     assert stored["Call New York"].start == datetime(2026, 1, 16, 15, tzinfo=UTC)
     assert stored["Call New York"].end == datetime(2026, 1, 16, 15, 30, tzinfo=UTC)
     assert stored["Weekly yoga"].end - stored["Weekly yoga"].start == timedelta(hours=1)
+    assert (stored["Weekly yoga"].rrule, stored["Weekly yoga"].series_timezone) == (
+        "FREQ=WEEKLY", "UTC")
 
 
 def test_import_takes_floating_times_on_my_clock(logged_in):
@@ -879,7 +881,7 @@ def test_parse_reads_all_day_dates_in_the_importing_users_zone(app):
         ("SUMMARY:x\nDTSTART:20260329T023000", "does not exist in your time zone"),
         ("SUMMARY:x\nDTSTART:20260115T100000Z\nSTATUS:CANCELLED", "It was cancelled."),
         ("SUMMARY:x\nDTSTART:20260115T100000Z\nRECURRENCE-ID:20260115T100000Z",
-         "It changes one occurrence of a repeating event"),
+         "It changes one occurrence of a repeating event that is not in the file"),
     ],
 )
 def test_parse_flags_events_our_rules_refuse(app, event, problem):

@@ -156,7 +156,7 @@ def test_only_this_one_moves_one_occurrence_and_keeps_its_identity(logged_in, us
 
 def test_deleting_only_this_one_excludes_its_date(logged_in, user):
     series = series_from_form(logged_in)
-    url = occurrence_url(series, utc(2026, 4, 8, 7), "delete")
+    url = occurrence_url(series, utc(2026, 4, 8, 7), "delete/occurrences")
     form = open_form(logged_in, url)
     assert form.fields["scope"] == "this"
     response = form.press(logged_in.client, url)
@@ -241,11 +241,11 @@ def test_all_with_a_rule_that_drops_an_exception_keeps_it_as_its_own(logged_in, 
 
 def test_deleting_this_and_following_or_all(logged_in, user):
     series = series_from_form(logged_in)
-    url = occurrence_url(series, utc(2026, 4, 15, 7), "delete")
+    url = occurrence_url(series, utc(2026, 4, 15, 7), "delete/occurrences")
     open_form(logged_in, url).press(logged_in.client, url, scope="following")
     assert [start for _, start in shown(user)] == [
         utc(2026, 4, 6, 7), utc(2026, 4, 8, 7), utc(2026, 4, 13, 7)]
-    url = occurrence_url(series, utc(2026, 4, 8, 7), "delete")
+    url = occurrence_url(series, utc(2026, 4, 8, 7), "delete/occurrences")
     open_form(logged_in, url).press(logged_in.client, url, scope="all")
     assert shown(user) == [] and count_appointments() == 0
 
@@ -260,7 +260,7 @@ def test_an_edit_from_a_stale_page_is_refused_whichever_the_scope(logged_in, use
         refused = stale.press(logged_in.client, url, scope=scope, title="Mine")
         assert refused.status_code == 409
         assert 'id="edit-conflict"' in refused.get_data(as_text=True)
-    delete_url = occurrence_url(series, utc(2026, 4, 8, 7), "delete")
+    delete_url = occurrence_url(series, utc(2026, 4, 8, 7), "delete/occurrences")
     stale_delete = open_form(logged_in, delete_url)
     later = occurrence_url(series, utc(2026, 4, 20, 7), "edit")
     open_form(logged_in, later).press(logged_in.client, later, title="Elsewhere again")
@@ -272,7 +272,7 @@ def test_an_edit_from_a_stale_page_is_refused_whichever_the_scope(logged_in, use
 @pytest.mark.parametrize("stamp", ["nonsense", "20260409T070000Z", "20260330T070000Z"])
 def test_an_occurrence_the_series_does_not_have_is_a_404(logged_in, user, stamp):
     series = series_from_form(logged_in)
-    for suffix in ("", "edit/", "delete/"):
+    for suffix in ("", "edit/", "delete/occurrences/"):
         response = logged_in.get(f"/appointments/{series.id}/{suffix}?occurrence={stamp}")
         assert response.status_code == 404
 

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from app.extensions import db
 from app.scheduling.models import Appointment
 from tests.support.factories import appointment_form, make_appointment, make_user
-from tests.support.html_form import HTMLForm
 from tests.support.queries import count_appointments
 from tests.support.zones import UTC
 
@@ -207,17 +206,12 @@ def test_create_without_csrf_token_is_refused(logged_in):
     assert count_appointments() == 0
 
 
-def test_opening_the_delete_address_asks_first_and_deletes_nothing(logged_in, user):
-    appointment = make_appointment(user, title="Dentist")
+def test_delete_needs_http_delete(logged_in, user):
+    appointment = make_appointment(user)
     response = logged_in.get(f"/appointments/{appointment.id}/delete/")
-    html = response.get_data(as_text=True)
-    assert response.status_code == 200 and "Delete the appointment “Dentist”?" in html
+    assert response.status_code == 405
+    assert "DELETE" in response.headers["Allow"]
     assert count_appointments() == 1
-    # Without the page's token, its form deletes nothing either.
-    refused = logged_in.client.post(f"/appointments/{appointment.id}/delete/", data={})
-    assert refused.status_code == 400 and count_appointments() == 1
-    confirmed = HTMLForm(html).press(logged_in.client, f"/appointments/{appointment.id}/delete/")
-    assert confirmed.status_code == 302 and count_appointments() == 0
 
 
 def test_database_refuses_end_before_start(app, user):

@@ -379,10 +379,12 @@ def render_edit_form(form, appointment: Appointment, overlaps=(), conflict=None,
     )
 
 
-@bp.route(f"/{APPOINTMENT_ID}/delete/", methods=["GET", "POST"])
+@bp.route(f"/{APPOINTMENT_ID}/delete/occurrences/", methods=["GET", "POST"])
 @auth_required()
 def appointment_delete_page(appointment_id: int):
-    """Delete from a page: asked to confirm, and for an occurrence of a series, which ones."""
+    """Delete from a page: asked to confirm, and for an occurrence of a series, which ones
+    (the plain DELETE of /delete/, which the delete buttons send, deletes one appointment or a
+    whole series)."""
     gone = str(DELETED_MEANWHILE) if request.method == "POST" else None
     opened = open_or_404(appointment_id, gone)
     if not isinstance(opened, Opened):

@@ -6,6 +6,7 @@ import io
 import re
 import unicodedata
 from datetime import date, datetime
+from typing import cast
 from urllib.parse import urlsplit
 
 from dateutil.relativedelta import relativedelta
@@ -24,12 +25,12 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_security import auth_required, current_user
 from icalendar import Calendar
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.http import remove_entity_headers
 
 from app.accounts.models import User
-from app.core.db import now_utc
+from app.core.db import MAX_INT, now_utc
 from app.core.errors import ERROR_TEXTS
 from app.core.timezones import (
     MAX_YEAR,
@@ -47,8 +48,8 @@ from app.scheduling.forms import (
     ImportUploadForm,
     import_idempotency_key,
 )
-from app.scheduling.ical import build_calendar
-from app.scheduling.models import Appointment
+from app.scheduling.ical import ParsedEvent, build_calendar
+from app.scheduling.models import Appointment, ExcludedOccurrence
 from app.scheduling.occurrences import rows_between, with_series
 from app.scheduling.views.appointments import APPOINTMENT_ID, get_own_appointment_or_404
 
@@ -152,6 +153,11 @@ def import_upload():
             form=confirm,
             events=form.events_to_add,
             skipped=form.events_skipped,
+            updates={
+                event.uid
+                for event in form.events_to_add
+                if imported_before(current_user, event.uid) is not None
+            },
             filename=form.file.data.filename,
         )
     return render_template(
@@ -172,27 +178,103 @@ def import_confirm():
             form=ImportUploadForm(formdata=None),
             max_kib=IMPORT_MAX_BYTES // 1024,
         ), 400
-    if form.key is not None and _imported_before(form.key):
+    if form.key is not None and _imported_before(form.key, len(form.events)):
         return _already_imported()
-    db.session.add_all(
-        Appointment(
-            owner=current_user,
-            idempotency_key=None if form.key is None else import_idempotency_key(form.key, n),
-            **event.appointment_fields(),
-        )
-        for n, event in enumerate(form.events)
-    )
+    added = updated = 0
     try:
+        for n, event in enumerate(form.events):
+            appointment = imported_before(current_user, event.uid)
+            if appointment is None:
+                key = None if form.key is None else import_idempotency_key(form.key, n)
+                appointment = Appointment(owner=current_user, idempotency_key=key)
+                db.session.add(appointment)
+                added += 1
+            else:
+                updated += 1
+            fill_from_event(appointment, event)
         db.session.commit()
     except IntegrityError:
         # The same preview, confirmed again while this one was saving, got there first.
         db.session.rollback()
-        if form.key is None or not _imported_before(form.key):
+        if form.key is None or not _imported_before(form.key, len(form.events)):
             raise
         return _already_imported()
-    count = len(form.events)
-    flash(ngettext("%(num)d appointment added.", "%(num)d appointments added.", count), "success")
+    if added:
+        flash(
+            ngettext("%(num)d appointment added.", "%(num)d appointments added.", added),
+            "success",
+        )
+    if updated:
+        flash(
+            ngettext(
+                "%(num)d appointment imported before was updated.",
+                "%(num)d appointments imported before were updated.",
+                updated,
+            ),
+            "success",
+        )
     return redirect(url_for("scheduling.appointment_list"))
+
+
+# What sched writes as an appointment's UID (ical.appointment_uid): its own, imported back.
+OWN_UID = re.compile(r"appointment-(\d{1,18})-(\d{8}T\d{6}Z)@.+")
+
+
+def imported_before(owner: User, uid: str) -> Appointment | None:
+    """The owner's appointment that an event with this UID made, or that sched exported with
+    it; None for a new one."""
+    if not uid:
+        return None
+    found = db.session.scalar(select(Appointment).filter_by(owner_id=owner.id, ical_uid=uid))
+    own = OWN_UID.fullmatch(uid)
+    if found is None and own is not None and int(own.group(1)) <= MAX_INT:
+        candidate = db.session.scalar(
+            select(Appointment).filter_by(owner_id=owner.id, id=int(own.group(1)))
+        )
+        if candidate is not None and candidate.created.strftime("%Y%m%dT%H%M%SZ") == own.group(2):
+            found = candidate
+    if found is not None and found.series_id is not None:
+        return None  # an exception carries its series' UID only in files
+    return found
+
+
+def fill_from_event(appointment: Appointment, event: ParsedEvent) -> None:
+    """Make the appointment what the event says: its fields, and for a series its changed,
+    added and excluded occurrences, in place of those it had."""
+    for name, value in event.appointment_fields().items():
+        setattr(appointment, name, value)
+    if not OWN_UID.fullmatch(event.uid):
+        appointment.ical_uid = event.uid or None
+    if appointment.id is not None:
+        db.session.execute(delete(Appointment).filter_by(series_id=appointment.id))
+        db.session.execute(delete(ExcludedOccurrence).filter_by(series_id=appointment.id))
+    if not event.repeats:
+        return
+    db.session.flush()  # the series' id, for its exceptions
+    changed: dict[datetime, dict] = {}
+    length = cast(datetime, event.end) - cast(datetime, event.start)
+    for moment in event.added:  # RDATE: an occurrence more, as the series has it
+        changed[moment] = {
+            **event.appointment_fields(),
+            "start": moment,
+            "end": moment + length,
+        }
+    for change in event.changes:
+        changed[cast(datetime, change.recurrence_id)] = change.appointment_fields()
+    for recurrence_id, fields in changed.items():
+        db.session.add(
+            Appointment(
+                owner=appointment.owner,
+                **{**fields, "rrule": None, "series_timezone": None},
+                series_id=appointment.id,
+                recurrence_id=recurrence_id,
+            )
+        )
+    db.session.add_all(
+        ExcludedOccurrence(series_id=appointment.id, recurrence_id=moment)
+        for moment in event.excluded
+        if moment not in changed
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -200,13 +282,14 @@ def import_confirm():
 # ----------------------------------------------------------------------------------------------
 
 
-def _imported_before(key: str) -> bool:
-    """Whether the preview with this key has been confirmed (its first event exists)."""
+def _imported_before(key: str, count: int) -> bool:
+    """Whether the preview with this key has been confirmed (an event it added exists)."""
+    keys = [import_idempotency_key(key, n) for n in range(count)]
     return (
         db.session.scalar(
-            select(Appointment.id).filter_by(
-                owner_id=current_user.id, idempotency_key=import_idempotency_key(key, 0)
-            )
+            select(Appointment.id)
+            .where(Appointment.owner_id == current_user.id, Appointment.idempotency_key.in_(keys))
+            .limit(1)
         )
         is not None
     )

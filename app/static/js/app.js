@@ -86,6 +86,28 @@
     }
   }
 
+  // On an occurrence's edit form "Only this one" changes no repeat (the server ignores the
+  // repeat fields then): they are disabled while it is chosen, so that no change to them is
+  // made in vain. They are sent all the same, so that a form shown again keeps them.
+  var repeatFields = document.querySelector("main form fieldset.repeat");
+  var scopeForm = repeatFields && repeatFields.form;
+  if (scopeForm && scopeForm.querySelector('input[type="radio"][name="scope"]')) {
+    var followScope = function () {
+      var chosen = scopeForm.querySelector('input[type="radio"][name="scope"]:checked');
+      repeatFields.disabled = chosen !== null && chosen.value === "this";
+    };
+    scopeForm.addEventListener("change", function (event) {
+      if (event.target.name === "scope") {
+        followScope();
+      }
+    });
+    scopeForm.addEventListener("submit", function () {
+      repeatFields.disabled = false;
+    });
+    window.addEventListener("pageshow", followScope);
+    followScope();
+  }
+
   // Suggest the browser's time zone on forms that ask for one, unless the user chose already.
   var zoneSelect = document.querySelector('form select[name="timezone"][data-suggest-timezone]');
   if (zoneSelect && zoneSelect.value === "UTC" && window.Intl) {
