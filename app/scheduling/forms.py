@@ -49,7 +49,7 @@ from app.scheduling.models import (
     TITLE_MAX,
     Appointment,
 )
-from app.scheduling.occurrences import Instance, clashing
+from app.scheduling.occurrences import Instance, clashing, series_clashing
 from app.scheduling.recurrence import (
     COUNT_INVALID,
     INTERVAL_INVALID,
@@ -414,6 +414,15 @@ class AppointmentForm(RepeatFields, FlaskForm):
         """
         if self.confirm_overlap.data:
             return []
+        if self.rule is not None:
+            zone = self.series_zone or user_timezone()
+            recurrence = Recurrence(
+                self.rule,
+                self.start.data.astimezone(zone),
+                self.end.data - self.start.data,
+                self.all_day.data,
+            )
+            return series_clashing(owner, recurrence, user_timezone(), excluding=editing)
         return clashing(
             owner,
             self.start.data,

@@ -12,11 +12,12 @@ original in it).
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import or_, select, union_all
@@ -34,6 +35,7 @@ from app.scheduling.models import (
 from app.scheduling.recurrence import (
     Occurrence,
     Recurrence,
+    expand,
     occurrences_before,
     occurrences_from,
 )
@@ -192,6 +194,35 @@ def clashing(
         if not (excluding is not None and excluding.id in (other.id, other.series_id))
         and spans_overlap(span, covered_span(other.start, other.end, other.all_day, zone))
     ]
+
+
+# How far ahead a new or changed series is checked for overlaps, and how many of its
+# occurrences at most.
+CLASH_HORIZON = timedelta(days=366)
+CLASH_OCCURRENCES = 100
+
+
+def series_clashing(
+    owner: User, recurrence: Recurrence, zone: tzinfo, excluding: Appointment | None = None
+) -> list[Instance]:
+    """What the owner has that shares a moment with an occurrence of this rule in its first
+    year (its first CLASH_OCCURRENCES at most), earliest first, each once."""
+    first = recurrence.start.astimezone(UTC)
+    planned = expand(recurrence, first, first + CLASH_HORIZON, limit=CLASH_OCCURRENCES)
+    if not planned:
+        return []
+    spans = [covered_span(o.start, o.end, recurrence.all_day, zone) for o in planned]
+    others = instances_between(owner, spans[0][0] - ALL_DAY_REACH, spans[-1][1] + ALL_DAY_REACH)
+    found = []
+    for other in others:
+        if excluding is not None and excluding.id in (other.id, other.series_id):
+            continue
+        span = covered_span(other.start, other.end, other.all_day, zone)
+        # The occurrences that start before this one ends: a search, not a scan of each.
+        last = bisect.bisect_right(spans, (span[1], span[1]))
+        if any(spans_overlap(span, mine) for mine in spans[max(0, last - 2) : last + 1]):
+            found.append(other)
+    return found
 
 
 def _order(instance: Instance) -> tuple[datetime, int]:

@@ -112,6 +112,17 @@ def test_a_weekly_meeting_in_berlin_stays_at_nine_across_both_clock_changes():
     assert found[1].astimezone(NEW_YORK).hour == 3 and found[-1].astimezone(NEW_YORK).hour == 4
 
 
+def test_a_daily_call_in_new_york_stays_at_eight_across_both_of_its_clock_changes():
+    first = datetime(2026, 3, 6, 8, tzinfo=NEW_YORK)
+    call = Recurrence(parse_rule("FREQ=DAILY;UNTIL=20261103T235959Z", first), first, HOUR)
+    found = starts(call, utc(2026, 3, 1), utc(2026, 12, 1))
+    assert {moment.astimezone(NEW_YORK).hour for moment in found} == {8}
+    # 13:00 UTC in winter, 12:00 from 8 March, 13:00 again from 1 November; the last on 3 Nov.
+    assert found[:4] == [utc(2026, 3, 6, 13), utc(2026, 3, 7, 13), utc(2026, 3, 8, 12),
+                         utc(2026, 3, 9, 12)]
+    assert found[-3:] == [utc(2026, 11, 1, 13), utc(2026, 11, 2, 13), utc(2026, 11, 3, 13)]
+
+
 def test_an_hour_long_occurrence_lasts_an_hour_on_the_night_the_clocks_go_back():
     late = Recurrence("FREQ=DAILY", datetime(2026, 10, 20, 2, 30, tzinfo=BERLIN), HOUR)
     (night,) = expand(late, utc(2026, 10, 25), utc(2026, 10, 25, 3))

@@ -288,3 +288,17 @@ def test_a_series_made_by_hand_opens_as_its_first_occurrence(logged_in, user):
     assert response.status_code == 302
     assert the_series().rrule == "FREQ=MONTHLY;BYDAY=MO,TU;BYSETPOS=1"
     assert the_series().title == "Pilates"
+
+
+def test_a_new_series_warns_of_what_its_occurrences_overlap(logged_in, user):
+    dentist = make_appointment(user, title="Dentist", start=utc(2026, 4, 20, 7, 30),
+                               end=utc(2026, 4, 20, 8, 30))  # the third Monday, at 09:30
+    make_appointment(user, title="Lunch", start=utc(2026, 4, 20, 11))  # no overlap
+    response = create(logged_in, repeat="WEEKLY", repeat_weekdays=["MO"])
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'id="overlap-warning"' in html
+    warning = html.split('id="overlap-warning"', 1)[1].split("</div>", 1)[0]
+    assert f'href="/appointments/{dentist.id}/"' in warning and "Lunch" not in warning
+    assert count_appointments() == 2  # nothing stored until confirmed
+    confirmed = HTMLForm(html).press(logged_in.client, CREATE, button="confirm_overlap")
+    assert confirmed.status_code == 302 and the_series().rrule == "FREQ=WEEKLY;BYDAY=MO"
