@@ -4,12 +4,18 @@
 Features tell what happened through signals, which this module listens to (Flask-Security's for
 logins and passwords, app/accounts/signals.py for a locked account); the admin panel records its
 changes here and shows the log (app/admin/audit.py). Secrets never reach it.
+
+Appointments are recorded as what they are: a single one, a series, or a changed occurrence of a
+series (its series and original start among its values); an occurrence deleted from a series is
+an excluded occurrence of its own. Editing a series can change many rows at once, flushed on the
+way (app/scheduling/series.py): ``changes_recorded`` records each of them as it is written.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -24,13 +30,14 @@ from flask_security.signals import (
     user_failed_authn,
     user_registered,
 )
-from sqlalchemy import inspect, select
-from sqlalchemy.orm import Mapper, RelationshipDirection
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Mapper, RelationshipDirection, Session
 from sqlalchemy.orm.base import NO_VALUE
 
 from app.accounts.signals import account_locked
 from app.audit.models import AuditEntry
 from app.extensions import db
+from app.scheduling.models import Appointment, ExcludedOccurrence
 
 CREATE = "create"
 UPDATE = "update"
@@ -43,6 +50,12 @@ PASSWORD_RESET_SENT = "password_reset_sent"
 REGISTER = "register"
 CONFIRM = "confirm"
 ACCOUNT_LOCKED = "account_locked"
+
+# What an entry's object was, besides its class name: an appointment that is (or was, before the
+# change) a series, or a changed occurrence of one.
+SERIES = "Series"
+EXCEPTION = "Exception"
+EXCLUDED_OCCURRENCE = "ExcludedOccurrence"
 
 # Secrets never reach the log; a change to one in NOTED_SECRETS is noted, without its values.
 SECRET_FIELDS = frozenset({"password", "calendar_token_hash", "webauthn"})
@@ -60,6 +73,10 @@ UNAUDITED_FIELDS = frozenset(
         "failed_logins",
         "idempotency_key",
         "series_end",
+        # When the next reminder is due and when one went out: kept by the scheduling package
+        # from the start and the lead time, which are recorded.
+        "remind_at",
+        "reminder_sent_at",
     }
 )
 # The attribute that names an object for people, first one present wins.
