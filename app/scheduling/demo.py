@@ -33,7 +33,8 @@ DEMO_NOTES = ("", "", "Bring the documents.", "Agenda:\n1. News\n2. Questions")
 def demo_appointments(
     user: User, today: date, rng: random.Random, count: int
 ) -> Iterator[Appointment]:
-    """``count`` appointments for ``user`` from two weeks before this month to a month on."""
+    """``count`` appointments for ``user`` from two weeks before this month to a month on, and
+    a series that repeats on three weekdays from then."""
     tz = zone_named(user.timezone)
     first = today.replace(day=1) - timedelta(days=14)
     for _index in range(count):
@@ -51,3 +52,20 @@ def demo_appointments(
             location=rng.choice(DEMO_PLACES),
             description=rng.choice(DEMO_NOTES),
         )
+    yield demo_series(user, first)
+
+
+def demo_series(user: User, first: date) -> Appointment:
+    """A stand-up every Monday, Wednesday and Friday at 09:00 on the user's clock, from the
+    first Monday on or after ``first``."""
+    monday = first + timedelta(days=-first.weekday() % 7)
+    start = datetime.combine(monday, time(9), tzinfo=zone_named(user.timezone))
+    return Appointment(
+        owner=user,
+        title="Team stand-up",
+        start=start,
+        end=start + timedelta(minutes=15),
+        location="Online",
+        rrule="FREQ=WEEKLY;BYDAY=MO,WE,FR",
+        series_timezone=user.timezone,
+    )
