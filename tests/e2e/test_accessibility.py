@@ -250,6 +250,8 @@ END:VCALENDAR\r
 @dataclass
 class Data:
     appointment_id: int
+    series_id: int
+    exception_id: int
     user_id: int
     translator_id: int
     role_id: int
@@ -282,8 +284,20 @@ def make_data(live_server, language: str) -> Data:
             user, title="Holiday", all_day=True, start=datetime(2026, 5, 7, tzinfo=UTC),
             end=datetime(2026, 5, 9, tzinfo=UTC),
         )
+        # Mondays and Thursdays at 09:00 Berlin time; the second Thursday moved.
+        yoga = make_appointment(
+            user, title="Yoga", start=datetime(2026, 5, 4, 7, tzinfo=UTC),
+            end=datetime(2026, 5, 4, 8, tzinfo=UTC), rrule="FREQ=WEEKLY;BYDAY=MO,TH;COUNT=12",
+            series_timezone="Europe/Berlin",
+        )
+        moved = make_appointment(
+            user, title="Yoga, later", start=datetime(2026, 5, 14, 16, tzinfo=UTC),
+            series_id=yoga.id, recurrence_id=datetime(2026, 5, 14, 7, tzinfo=UTC),
+        )
         data = Data(
             appointment_id=dentist.id,
+            series_id=yoga.id,
+            exception_id=moved.id,
             user_id=user.id,
             translator_id=translator.id,
             role_id=db.session.scalar(select(Role.id).where(Role.name == "staff")),
@@ -328,6 +342,11 @@ def check_user_pages(audit: Audit, data: Data, ics_path: Path) -> None:
     audit.visit("appointment list", "/appointments/")
     audit.visit("appointment detail", detail)
     audit.visit("appointment edit", f"{detail}edit/")
+    occurrence = f"/appointments/{data.series_id}/?occurrence=20260507T070000Z"
+    audit.visit("series occurrence", occurrence)
+    audit.visit("series occurrence edit", occurrence.replace("/?", "/edit/?"))
+    audit.visit("series occurrence delete", occurrence.replace("/?", "/delete/occurrences/?"))
+    audit.visit("series exception", f"/appointments/{data.exception_id}/")
     audit.visit("appointment create", "/appointments/create/")
     audit.submit(
         "appointment create, errors",
@@ -377,6 +396,7 @@ def check_admin_pages(audit: Audit, data: Data) -> None:
         lambda: page.locator(".submit-row input[type=submit]").first.click(),
         status=400,
     )
+    audit.visit("admin series edit", f"/admin/appointments/edit/?id={data.series_id}")
     audit.visit("admin appointment edit", f"/admin/appointments/edit/?{appointment}")
     # Saving it makes an entry in the audit log.
     page.fill("#location", "Main street 2")
