@@ -42,7 +42,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="time the calendar feed instead: a 304 against the full feed for "
                              "5,000 appointments, in-process (bench/feed.py)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 1_000_000],
-                        help="appointments in each dataset (default: 10000 1000000)")
+                        help="appointments in each dataset, the measured user's series "
+                             "besides (default: 10000 1000000)")
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 16],
                         help="wrk connections (default: 1 16)")
     parser.add_argument("--pages", nargs="+", choices=pages, default=pages,

@@ -3,41 +3,52 @@
 Built for a big table: the owner is looked up a page of users at a time, the list runs no
 COUNT(*) and no query per row, paging stops at a fixed depth, and the date drill-down above
 the list costs two small queries that an index on the start column answers.
+
+Series and their changed occurrences (app/scheduling/series.py) are rows of the same table: the
+list says how each repeats and filters by it, a series is edited as a whole (its changed and
+deleted occurrences follow it), and deleting a changed occurrence deletes that occurrence.
 """
 
 from __future__ import annotations
 
 import calendar
+import re
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 from babel.dates import format_date, format_interval, format_skeleton
-from flask import abort, flash, redirect
+from flask import abort, flash, get_template_attribute, redirect
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.contrib.sqla.filters import BooleanEqualFilter, DateBetweenFilter, FilterEqual
 from flask_admin.contrib.sqla.tools import parse_like_term
 from flask_admin.helpers import get_redirect_target
 from flask_admin.model.base import ViewArgs
 from flask_admin.model.fields import AjaxSelectField
-from flask_babel import format_decimal, get_locale, gettext, to_user_timezone
-from sqlalchemy import Integer, column, or_, select, values
+from flask_babel import format_decimal, get_locale, gettext, ngettext, to_user_timezone
+from sqlalchemy import Integer, and_, column, inspect, or_, select, values
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms.validators import InputRequired, StopValidation
 
 from app.accounts.models import APPOINTMENTS_MANAGE, User
 from app.admin.base import SchedModelView
+from app.audit import recording as audit
 from app.core.db import MAX_INT, UTCDateTime, parse_id
 from app.core.filters import date_filter, datetime_filter, nl2br_filter
 from app.core.gettext import lazy_gettext as _l
 from app.core.timezones import local_days_in_utc, local_midnight, user_timezone, zone_named
 from app.extensions import db
+from app.scheduling import series as series_changes
 from app.scheduling.forms import (
     DELETED_MEANWHILE,
     EDIT_CONFLICT,
+    WEEKDAYS,
     AppointmentForm,
     EditsVersion,
 )
 from app.scheduling.models import Appointment
+from app.scheduling.recurrence import FREQUENCIES, PARTS
+from app.scheduling.summary import describe
 
 # Flask-Admin's select2 widget asks for ten users at a time and expects no more.
 OWNER_PAGE_SIZE = 10
@@ -58,13 +69,30 @@ LABELS = {
     "description": _l("Description"),
     "created": _l("Created"),
     "modified": _l("Modified"),
+    "repeats": _l("Repeats"),
+    "rrule": _l("Repeat rule"),
 }
 CHOOSE_OWNER = _l("Choose the owner from the list.")
+KEEPS_SERIES_OWNER = _l(
+    "A changed occurrence belongs to the owner of its series: change the series' owner instead."
+)
 DELETE_CONFLICT = _l(
     "This appointment was changed meanwhile, so it was not deleted. Reload the page to see the "
     "changes, then delete it again if you still want to."
 )
 OWNER_PLACEHOLDER = _l("Type part of an e-mail address or name")
+SINGLE, SERIES, EXCEPTION = "single", "series", "exception"
+REPEATS_CHOICES = [
+    (SINGLE, _l("Single appointment")),
+    (SERIES, _l("Series")),
+    (EXCEPTION, _l("Changed occurrence")),
+]
+# The words a series' RRULE text is made of, as recurrence.parse_rule keeps it (upper-case):
+# its parts' names and values, weekdays (with a number in front: 1MO, -1FR) and an UNTIL's T and
+# Z between digits; the rest is digits and =;,+-.
+RULE_WORDS = (*PARTS, *FREQUENCIES, *WEEKDAYS, "T", "Z")
+RULE_TEXT = re.compile(r"[A-Z0-9=;,+-]+")
+LETTERS = re.compile(r"[A-Z]+")
 
 
 # --- The owner: an AJAX lookup, never a drop-down of every user ----------------------------
@@ -137,8 +165,11 @@ class AppointmentAdminForm(AppointmentForm):
         if appointment is not None and appointment.all_day:
             # The owner's zone, in which an all-day appointment's days are counted.
             self.start.tz = self.end.tz = zone_named(appointment.owner.timezone)
+        # An exception's owner is its series': set with the series' (AppointmentAdmin).
+        self.series_owner_id = None
         if appointment is not None and appointment.series_id is not None:
             self.without_repeat()  # an exception: one occurrence of its series
+            self.series_owner_id = appointment.owner_id
         elif appointment is not None and appointment.is_series:
             self.show_series(appointment, submitted=self.is_submitted())
 
@@ -147,6 +178,9 @@ class AppointmentAdminForm(AppointmentForm):
         if self.series_zone is None and owner is not None:
             self.series_zone = zone_named(owner.timezone)  # a new series repeats on its clock
         if not super().validate(extra_validators):
+            return False
+        if self.series_owner_id is not None and self.owner.data.id != self.series_owner_id:
+            self.owner.errors.append(KEEPS_SERIES_OWNER)
             return False
         if self.all_day.data:
             zone = zone_named(self.owner.data.timezone)  # chosen: validation ensured it
@@ -193,6 +227,34 @@ class StartDaysFilter(DateBetweenFilter):
         return f"{first.isoformat()} to {last.isoformat()}"
 
 
+class RepeatsFilter(FilterEqual):
+    """Single appointments, series, or changed occurrences of a series.
+
+    Sorted by the start, as the list is, the database walks the start index until it has a
+    page of them: quick while they are not rare. The rule has no index of its own to find rare
+    series by; changed occurrences have one (uq_appointment_series_id_recurrence_id).
+    """
+
+    def apply(self, query, value, alias=None):
+        if value == SERIES:
+            return query.filter(Appointment.rrule.is_not(None))
+        if value == EXCEPTION:
+            return query.filter(Appointment.series_id.is_not(None))
+        return query.filter(and_(Appointment.rrule.is_(None), Appointment.series_id.is_(None)))
+
+
+def could_be_in_a_rule(term: str) -> bool:
+    """Tell whether a search word could be part of a series' RRULE text (``weekly``,
+    ``BYDAY=MO``, ``COUNT=10``): only the rule's words, digits and punctuation, each run of
+    letters part of one of its words. Others (``dentist``, an e-mail address) are not looked
+    for in the rules, which no trigram index answers (AppointmentAdmin._apply_search).
+    """
+    text = term.removeprefix("^").upper()
+    if not RULE_TEXT.fullmatch(text):
+        return False
+    return all(any(run in word for word in RULE_WORDS) for run in LETTERS.findall(text))
+
+
 # --- Columns as people read them -----------------------------------------------------------
 
 
@@ -222,6 +284,47 @@ def _yes_no(view, context, model, name) -> str:
 
 def _text_with_line_breaks(view, context, model, name):
     return nl2br_filter(getattr(model, name))
+
+
+def _repeat_summary(model) -> str:
+    recurrence = model.recurrence
+    return describe(recurrence.rule, recurrence.start, recurrence.all_day)
+
+
+def _repeats(view, context, model, name):
+    """How it repeats: a series' rule in words; a changed occurrence, a link to its series."""
+    repeats = get_template_attribute("admin/appointments/_repeats.html", "repeats")
+    if model.is_series:
+        return repeats(summary=_repeat_summary(model))
+    if model.series_id is not None:
+        return repeats(series_id=model.series_id, series_url=_series_url(view, model))
+    return ""
+
+
+def _repeats_in_full(view, context, model, name):
+    """As in the list, with a series' RRULE text and the original start of a changed one."""
+    repeats = get_template_attribute("admin/appointments/_repeats.html", "repeats")
+    if model.is_series:
+        return repeats(summary=_repeat_summary(model), rule=model.rrule)
+    if model.series_id is not None:
+        return repeats(
+            series_id=model.series_id,
+            series_url=_series_url(view, model),
+            original_start=datetime_filter(model.recurrence_id, "full"),
+        )
+    return ""
+
+
+def _series_url(view, model) -> str:
+    return view.get_url(".details_view", id=model.series_id)
+
+
+def _export_repeats(view, context, model, name) -> str:
+    if model.is_series:
+        return _repeat_summary(model)
+    if model.series_id is not None:
+        return gettext("Changed occurrence of series %(series)s", series=model.series_id)
+    return ""
 
 
 def _export_text(view, context, model, name) -> str:
@@ -302,13 +405,15 @@ class AppointmentAdmin(SchedModelView):
     export_max_rows = EXPORT_MAX_ROWS
     simple_list_pager = True  # no COUNT(*) over the whole table on every page
 
-    column_list = ("owner", "title", "start", "end", "all_day", "location")
+    # New columns and filters go last: the URLs name sorts and filters by their position.
+    column_list = ("owner", "title", "start", "end", "all_day", "location", "repeats")
     column_details_list = (
         "owner",
         "title",
         "start",
         "end",
         "all_day",
+        "repeats",
         "location",
         "description",
         "created",
@@ -325,7 +430,7 @@ class AppointmentAdmin(SchedModelView):
         "location",
     )
     column_default_sort = ("start", True)
-    column_searchable_list = ("title", "location", "description", "owner.email")
+    column_searchable_list = ("title", "location", "description", "owner.email", "rrule")
     # Joined into the list's query, so showing the owner costs no query per row.
     column_select_related_list = (Appointment.owner,)
 
@@ -334,6 +439,7 @@ class AppointmentAdmin(SchedModelView):
         OwnerEmailFilter("owner.email", _l("Owner e-mail")),
         start_days_filter,
         BooleanEqualFilter(Appointment.all_day, _l("All day")),
+        RepeatsFilter(Appointment.rrule, _l("Repeats"), options=REPEATS_CHOICES),
     )
 
     column_formatters = {
@@ -341,9 +447,11 @@ class AppointmentAdmin(SchedModelView):
         "start": _when,
         "end": _when,
         "all_day": _yes_no,
+        "repeats": _repeats,
     }
     column_formatters_detail = {
         **column_formatters,
+        "repeats": _repeats_in_full,
         "start": _when_in_full,
         "end": _when_in_full,
         "description": _text_with_line_breaks,
@@ -356,6 +464,7 @@ class AppointmentAdmin(SchedModelView):
         "start": _export_moment,
         "end": _export_moment,
         "all_day": _yes_no,
+        "repeats": _export_repeats,
         "location": _export_text,
         "description": _export_text,
         "created": _export_moment,
@@ -397,10 +506,12 @@ class AppointmentAdmin(SchedModelView):
         return query.order_by(column.desc() if sort_desc else column, tiebreak), joins
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
-        # Each word must match the title, location, description or owner's address, as in
-        # Flask-Admin; but the owners are looked up first, in the small users table, so that the
-        # condition stays on the appointment table, where PostgreSQL's trigram indexes answer it
-        # (a join OR-ed across two tables cannot use them and scans every appointment).
+        # Each word must match the title, location, description, owner's address or a series'
+        # rule, as in Flask-Admin; but the owners are looked up first, in the small users table,
+        # so that the condition stays on the appointment table, where PostgreSQL's trigram
+        # indexes answer it (a join OR-ed across two tables cannot use them and scans every
+        # appointment). The rules have no such index, and an OR with them would scan as well:
+        # a word is looked for in them only if it could be part of one.
         for term in search.split():
             pattern = parse_like_term(term)
             matches = [
@@ -408,6 +519,8 @@ class AppointmentAdmin(SchedModelView):
                 Appointment.location.ilike(pattern),
                 Appointment.description.ilike(pattern),
             ]
+            if could_be_in_a_rule(term):
+                matches.append(Appointment.rrule.ilike(pattern))
             owners_query = select(User.id).where(User.email.ilike(pattern))
             owners = db.session.scalars(owners_query.limit(MAX_SEARCHED_OWNERS + 1)).all()
             if len(owners) > MAX_SEARCHED_OWNERS:
@@ -444,11 +557,47 @@ class AppointmentAdmin(SchedModelView):
         """Delete the appointment, unless it changed since it was loaded for this request."""
         appointment_id = model.id
         try:
+            if model.series_id is not None:
+                return self._delete_occurrence(model)
             return super().delete_model(model)
         except StaleDataError:
             db.session.rollback()
         flash(str(DELETE_CONFLICT if _exists(appointment_id) else DELETED_MEANWHILE), "error")
         return False
+
+    def _delete_occurrence(self, exception) -> bool:
+        """Delete a changed occurrence as its owner's page does: the occurrence is excluded from
+        its series, rather than planned again as it was before the change."""
+        series = db.session.get(Appointment, exception.series_id)
+        try:
+            self.on_model_delete(exception)
+            with audit.changes_recorded(exception):  # the excluded occurrence
+                db.session.delete(exception)
+                db.session.flush()  # by its version: StaleDataError if it changed meanwhile
+                if series is not None:
+                    series_changes.delete_occurrence(series, exception.recurrence_id)
+            db.session.commit()
+        except SQLAlchemyError as exc:
+            if not self.handle_view_exception(exc):
+                raise
+            db.session.rollback()
+            return False
+        self.after_model_delete(exception)
+        return True
+
+    def on_model_change(self, form, model, is_created) -> None:
+        """Record the change; a changed occurrence is a change of its series (its version), and
+        a series' changed and deleted occurrences follow it, as on the owner's pages."""
+        super().on_model_change(form, model, is_created)
+        if is_created:
+            return
+        if model.series_id is not None:
+            series = db.session.get(Appointment, model.series_id)
+            if series is not None:
+                series_changes.touch(series)
+        elif _before(model, "rrule") is not None:
+            with audit.changes_recorded(model):
+                _follow_series(model)
 
     def handle_view_exception(self, exc: Exception) -> bool:
         if isinstance(exc, StaleDataError):
@@ -604,6 +753,49 @@ class AppointmentAdmin(SchedModelView):
         if view_args.filters and self._filters:
             query, _, joins, _ = self._apply_filters(query, None, joins, {}, view_args.filters)
         return query
+
+
+def _before(model, name: str):
+    """The value an attribute had when the appointment was loaded."""
+    history = inspect(model).attrs[name].history
+    return (history.deleted or history.unchanged or [None])[0]
+
+
+def _changed(model, *names: str) -> bool:
+    return any(inspect(model).attrs[name].history.has_changes() for name in names)
+
+
+def _follow_series(series: Appointment) -> None:
+    """After an edit of a series: its changed and deleted occurrences keep their places in it
+    when its start or rule changed (those its rule no longer makes become appointments of their
+    own), and its changed occurrences keep its owner."""
+    # Read before any query: flushing the edit empties the history these come from.
+    owner_changed = _changed(series, "owner")
+    if _changed(series, "start", "rrule", "series_timezone"):
+        zone = zone_named(_before(series, "series_timezone"))
+        moved_by = _on_clock(series.start, zone) - _on_clock(_before(series, "start"), zone)
+        orphans = series_changes.change_series(series, moved_by, series.rrule)
+        if orphans:
+            flash(
+                ngettext(
+                    "A changed occurrence no longer fits the new rule: it was kept as an "
+                    "appointment of its own.",
+                    "%(num)d changed occurrences no longer fit the new rule: they were kept as "
+                    "appointments of their own.",
+                    len(orphans),
+                ),
+                "info",
+            )
+    if owner_changed:
+        # Not flushed first: an exception moved above changes once, in one audit entry.
+        with db.session.no_autoflush:
+            exceptions = db.session.scalars(select(Appointment).filter_by(series_id=series.id))
+            for exception in exceptions:
+                exception.owner = series.owner
+
+
+def _on_clock(moment: datetime, zone: tzinfo) -> datetime:
+    return moment.astimezone(zone).replace(tzinfo=None)
 
 
 def _exists(appointment_id: int) -> bool:

@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from flask import Flask, get_template_attribute
 from flask_admin.contrib.sqla.filters import DateBetweenFilter, FilterEqual, FilterLike
+from flask_babel import gettext
 
 from app.accounts.models import AUDIT_READ
 from app.admin.base import SchedModelView
@@ -17,12 +18,15 @@ from app.audit.recording import (
     CONFIRM,
     CREATE,
     DELETE,
+    EXCEPTION,
+    EXCLUDED_OCCURRENCE,
     LOGIN,
     LOGIN_FAILED,
     PASSWORD_CHANGE,
     PASSWORD_RESET,
     PASSWORD_RESET_SENT,
     REGISTER,
+    SERIES,
     UPDATE,
 )
 from app.core.filters import datetime_filter
@@ -48,6 +52,9 @@ ACTION_LABELS = {
 }
 OBJECT_TYPE_LABELS = {
     "Appointment": _l("Appointment"),
+    SERIES: _l("Series"),
+    EXCEPTION: _l("Changed occurrence"),
+    EXCLUDED_OCCURRENCE: _l("Excluded occurrence"),
     "User": _l("User"),
     "Role": _l("Role"),
 }
@@ -74,6 +81,11 @@ FIELD_LABELS = {
     "password": _l("Password"),
     "calendar_token_hash": _l("Calendar feed address"),
     "locked_until": _l("Locked until"),
+    "reminder_minutes": _l("Reminder e-mail"),
+    "rrule": _l("Repeat rule"),
+    "series_timezone": _l("Repeats in time zone"),
+    "series_id": _l("Series"),
+    "recurrence_id": _l("Original start"),
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -85,6 +97,7 @@ def init_filters(app: Flask) -> None:
     """The template filters that name an entry's action and object type in the reader's words."""
     app.add_template_filter(action_label, "audit_action")
     app.add_template_filter(object_type_label, "audit_object_type")
+    app.add_template_filter(object_label, "audit_object")
 
 
 def action_label(action: str) -> str:
@@ -95,6 +108,26 @@ def action_label(action: str) -> str:
 def object_type_label(object_type: str) -> str:
     """Name a kind of object in the viewer's language."""
     return str(OBJECT_TYPE_LABELS.get(object_type, object_type))
+
+
+def object_label(entry: AuditEntry) -> str:
+    """Name the kind of an entry's object in the viewer's language; a changed or excluded
+    occurrence with its series, when the entry's values name it."""
+    series = _series_named(entry.changes)
+    if series and entry.object_type == EXCEPTION:
+        return gettext("Changed occurrence of series %(series)s", series=series)
+    if series and entry.object_type == EXCLUDED_OCCURRENCE:
+        return gettext("Excluded occurrence of series %(series)s", series=series)
+    return object_type_label(entry.object_type)
+
+
+def _series_named(changes: dict | None) -> str:
+    """The series an entry's ``series_id`` values name: the new one, else the old one."""
+    values = (changes or {}).get("series_id")
+    if not isinstance(values, list):
+        return ""
+    old, new = values
+    return new or old
 
 
 class Change(NamedTuple):
@@ -130,7 +163,7 @@ def _format_action(view, context, model, name) -> str:
 
 
 def _format_object_type(view, context, model, name) -> str:
-    return object_type_label(model.object_type)
+    return object_label(model)
 
 
 def _changes_formatter(limit: int | None):

@@ -98,7 +98,7 @@ def record_change(model, created: bool) -> None:
         db.session.flush()  # the new row's id
         with db.session.no_autoflush:
             values = _snapshot(model, loaded_only=True)
-        _add_entry(CREATE, model, {name: _pair("", value) for name, value in values.items()})
+        _add_entry(CREATE, model, _created_values(values))
         return
     with db.session.no_autoflush:
         changes = _differences(model)
@@ -110,11 +110,16 @@ def record_delete(model) -> None:
     """Record a delete done in the admin panel."""
     with db.session.no_autoflush:
         values = _snapshot(model, loaded_only=False)
-    _add_entry(DELETE, model, {name: _pair(value, "") for name, value in values.items()})
+    _add_entry(DELETE, model, _deleted_values(values))
 
 
 def describe(obj) -> str:
-    """Name an object for people: an appointment's title, a user's e-mail, a role's name."""
+    """Name an object for people: an appointment's title, a user's e-mail, a role's name, an
+    excluded occurrence's series' title."""
+    if isinstance(obj, ExcludedOccurrence):
+        series = db.session.get(Appointment, obj.series_id)
+        if series is not None:
+            return describe(series)
     for name in READABLE_ATTRIBUTES:
         value = getattr(obj, name, None)
         if value:
@@ -122,12 +127,110 @@ def describe(obj) -> str:
     return f"{type(obj).__name__} {_identity(obj)}"
 
 
+@contextmanager
+def changes_recorded(*recorded) -> Iterator[None]:
+    """Record every row the session creates, changes or deletes meanwhile, each as the admin
+    panel's hooks record one: for operations that write several rows and flush on the way
+    (splitting a series, deleting one of its occurrences, moving its exceptions).
+
+    ``recorded``: objects whose changes were recorded already (by record_change), left out.
+    On leaving, the session is flushed, so that what is still pending is recorded too; the
+    entries join the session then. Bulk statements (``session.execute(delete(...))``) pass the
+    session's objects by, and are not recorded.
+    """
+    session = db.session()
+    recorder = _Recorder(recorded)
+    event.listen(session, "before_flush", recorder.before_flush)
+    event.listen(session, "after_flush_postexec", recorder.after_flush_postexec)
+    try:
+        yield
+        session.flush()
+    finally:
+        event.remove(session, "before_flush", recorder.before_flush)
+        event.remove(session, "after_flush_postexec", recorder.after_flush_postexec)
+    session.add_all(_without_undone(recorder.entries))
+
+
+class _Recorder:
+    """The entries for what the session flushes: updates and deletes read before the flush,
+    while the old values are there; creates after it, when the new rows have their keys."""
+
+    def __init__(self, recorded: Iterable) -> None:
+        self.recorded = list(recorded)
+        self.entries: list[AuditEntry] = []
+        self.created: list = []
+
+    def _leaves_out(self, obj) -> bool:
+        return isinstance(obj, AuditEntry) or any(obj is done for done in self.recorded)
+
+    def before_flush(self, session: Session, flush_context, instances) -> None:
+        with session.no_autoflush:
+            for obj in list(session.dirty):
+                if not self._leaves_out(obj) and (changes := _differences(obj)):
+                    self.entries.append(_new_entry(UPDATE, obj, changes))
+            for obj in list(session.deleted):
+                if not self._leaves_out(obj):
+                    values = _snapshot(obj, loaded_only=False)
+                    self.entries.append(_new_entry(DELETE, obj, _deleted_values(values)))
+        self.created += [obj for obj in session.new if not self._leaves_out(obj)]
+
+    def after_flush_postexec(self, session: Session, flush_context) -> None:
+        created, self.created = self.created, []
+        with session.no_autoflush:
+            for obj in created:
+                if inspect(obj).persistent:  # not taken out of the session before the flush
+                    values = _snapshot(obj, loaded_only=True)
+                    self.entries.append(_new_entry(CREATE, obj, _created_values(values)))
+
+
+def _without_undone(entries: list[AuditEntry]) -> list[AuditEntry]:
+    """Leave out each row deleted and created again as it was (a series' excluded occurrences,
+    which a change of its rule writes anew): nothing changed."""
+    kept = list(entries)
+    for deleted in [entry for entry in entries if entry.action == DELETE]:
+        again = next(
+            (
+                entry
+                for entry in kept
+                if entry.action == CREATE
+                and (entry.object_type, entry.object_id) == (deleted.object_type, deleted.object_id)
+                and _side(entry, 1) == _side(deleted, 0)
+            ),
+            None,
+        )
+        if again is not None:
+            kept.remove(deleted)
+            kept.remove(again)
+    return kept
+
+
+def _side(entry: AuditEntry, index: int) -> dict:
+    """An entry's old (0) or new (1) values."""
+    return {name: None if pair is None else pair[index] for name, pair in entry.changes.items()}
+
+
+def _created_values(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: _pair("", value) for name, value in values.items()}
+
+
+def _deleted_values(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: _pair(value, "") for name, value in values.items()}
+
+
 def _add_entry(action: str, obj=None, changes: dict | None = None, actor=None) -> AuditEntry:
     """Add an entry to the session; the logged-in user is the actor, else ``actor``."""
-    if has_request_context() and current_user.is_authenticated:
-        actor = current_user._get_current_object()
     if obj is not None and inspect(obj).identity is None:
         db.session.flush()  # a new account's id, from a sign-up
+    entry = _new_entry(action, obj, changes, actor)
+    db.session.add(entry)
+    return entry
+
+
+def _new_entry(action: str, obj=None, changes: dict | None = None, actor=None) -> AuditEntry:
+    """Make an entry about ``obj``, which has its key; the logged-in user is the actor, else
+    ``actor``."""
+    if has_request_context() and current_user.is_authenticated:
+        actor = current_user._get_current_object()
     entry = AuditEntry(
         action=action,
         actor_id=actor.id if actor is not None else None,
@@ -136,16 +239,30 @@ def _add_entry(action: str, obj=None, changes: dict | None = None, actor=None) -
         changes=changes or {},
     )
     if obj is not None:
-        entry.object_type = type(obj).__name__[:64]
+        entry.object_type = _object_type(obj, entry.changes)[:64]
         entry.object_id = _identity(obj)[:64]
         entry.object_repr = describe(obj)[:255]
-    db.session.add(entry)
     return entry
+
+
+def _object_type(obj, changes: dict) -> str:
+    """The kind of object an entry is about: its class's name; for an appointment that is, or
+    was before this change, a series or a changed occurrence, that."""
+    if isinstance(obj, Appointment):
+        if _is_or_was_set(obj, "rrule", changes):
+            return SERIES
+        if _is_or_was_set(obj, "series_id", changes):
+            return EXCEPTION
+    return type(obj).__name__
+
+
+def _is_or_was_set(obj, name: str, changes: dict) -> bool:
+    return getattr(obj, name) is not None or any(changes.get(name) or ())
 
 
 def _identity(obj) -> str:
     identity = inspect(obj).identity
-    return ",".join(str(part) for part in identity) if identity else ""
+    return ",".join(str(_as_text(part)) for part in identity) if identity else ""
 
 
 def _audited_attributes(mapper: Mapper, with_foreign_keys: bool) -> Iterable[str]:
@@ -161,9 +278,12 @@ def _audited_attributes(mapper: Mapper, with_foreign_keys: bool) -> Iterable[str
         if rel.direction is RelationshipDirection.MANYTOONE
         for column in rel.local_columns
     }
+    # A key of one column is a number, the entry's object id; the parts of a key of several
+    # (an excluded occurrence's series and start) are what the row says.
+    surrogate_key = len(mapper.primary_key) == 1
     for attribute in mapper.column_attrs:
         columns = attribute.columns
-        if any(column.primary_key for column in columns):
+        if surrogate_key and any(column.primary_key for column in columns):
             continue
         if not with_foreign_keys and any(column in foreign_keys for column in columns):
             continue

@@ -115,18 +115,38 @@ def parse_stamp(text: str) -> datetime | None:
         return None
 
 
-def rows_between(owner: User, start: datetime, end: datetime) -> list[Appointment]:
+# What a calendar page reads of each appointment; the rest (its description, when it was made
+# and changed, its reminder) stays in the database: fewer values to convert, on every page.
+SHOWN_COLUMNS = (
+    Appointment.id,
+    Appointment.owner_id,
+    Appointment.title,
+    Appointment.start,
+    Appointment.end,
+    Appointment.all_day,
+    Appointment.location,
+    Appointment.rrule,
+    Appointment.series_timezone,
+    Appointment.series_id,
+    Appointment.recurrence_id,
+    Appointment.version,
+)
+
+
+def rows_between(
+    owner: User, start: datetime, end: datetime, shown_only: bool = False
+) -> list[Appointment]:
     """The owner's rows that touch [start, end): single appointments and exceptions where they
-    are, series with an occurrence that may; one query."""
+    are, series with an occurrence that may; one query. ``shown_only``: the SHOWN_COLUMNS."""
+    singles = Appointment.overlapping(owner, start, end).order_by(None)
+    series = Appointment.series_touching(owner, start, end).order_by(None)
+    if shown_only:
+        singles, series = (
+            singles.with_only_columns(*SHOWN_COLUMNS),
+            series.with_only_columns(*SHOWN_COLUMNS),
+        )
     return list(
-        db.session.scalars(
-            select(Appointment).from_statement(
-                union_all(
-                    Appointment.overlapping(owner, start, end).order_by(None),
-                    Appointment.series_touching(owner, start, end).order_by(None),
-                )
-            )
-        ).all()
+        db.session.scalars(select(Appointment).from_statement(union_all(singles, series))).all()
     )
 
 
@@ -158,7 +178,7 @@ def instances_between(
     """What touches [start, end) (starts before its end, ends at or after its start), earliest
     first: the owner's single appointments and exceptions, and their series' occurrences, at
     most ``limit`` of those."""
-    rows = rows_between(owner, start, end)
+    rows = rows_between(owner, start, end, shown_only=True)
     series = [row for row in rows if row.is_series]
     shown = [Instance.of(row) for row in rows if not row.is_series]
     if series:
@@ -236,13 +256,11 @@ def _planned(
     budget: int,
     replaced: set[tuple[int, datetime]],
 ) -> list[Instance]:
-    found: list[Instance] = []
-    for occurrence in occurrences_from(_recurrence(series), start):
-        if occurrence.start >= end or len(found) >= budget:
-            break
-        if (series.id, occurrence.start) not in replaced:
-            found.append(_instance(series, occurrence))
-    return found
+    return [
+        _instance(series, occurrence)
+        for occurrence in expand(_recurrence(series), start, end, limit=max(budget, 0))
+        if (series.id, occurrence.start) not in replaced
+    ]
 
 
 def _recurrence(series: Appointment) -> Recurrence:

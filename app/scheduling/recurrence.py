@@ -23,6 +23,7 @@ night of the change is 03:30). python-dateutil does the recurrence arithmetic; t
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ MAX_COUNT = 1000
 MAX_INTERVAL = 1000
 # Occurrences one expansion yields at most (a daily series over a year's agenda is 366).
 MAX_EXPANDED = 1000
+# Expansions and parsed rules each process remembers (a few MiB at most).
+EXPANSIONS_KEPT = 4096
 
 FREQUENCIES = frozenset({"DAILY", "WEEKLY", "MONTHLY", "YEARLY"})
 FINER_FREQUENCIES = frozenset({"HOURLY", "MINUTELY", "SECONDLY"})
@@ -202,8 +205,10 @@ def until_wall_clock(value: str, start: datetime) -> datetime:
     return _until(value, start)
 
 
+@functools.lru_cache(maxsize=EXPANSIONS_KEPT)
 def _rule(kept: str, start: datetime, local_start: datetime) -> rrule:
-    """The dateutil rule over wall-clock times, its UNTIL on the series' clock."""
+    """The dateutil rule over wall-clock times, its UNTIL on the series' clock (remembered:
+    dateutil's rules are not changed by iterating them, and ``replace`` makes a new one)."""
     parts = rule_parts(kept)
     until = parts.pop("UNTIL", None)
     text = ";".join(f"{name}={value}" for name, value in parts.items())
@@ -228,13 +233,24 @@ def expand(
     limit: int = MAX_EXPANDED,
 ) -> list[Occurrence]:
     """The occurrences that touch [window_start, window_end) (start before its end, end not
-    before its start, as ``Appointment.overlapping``), earliest first, ``limit`` at most."""
+    before its start, as ``Appointment.overlapping``), earliest first, ``limit`` at most.
+
+    Remembered per process (EXPANSIONS_KEPT of them): a calendar page asks for the same span of
+    the same series again and again, and a changed series is another key.
+    """
+    return list(_expanded(recurrence, window_start, window_end, limit))
+
+
+@functools.lru_cache(maxsize=EXPANSIONS_KEPT)
+def _expanded(
+    recurrence: Recurrence, window_start: datetime, window_end: datetime, limit: int
+) -> tuple[Occurrence, ...]:
     found: list[Occurrence] = []
     for occurrence in occurrences_from(recurrence, window_start):
         if occurrence.start >= window_end or len(found) == limit:
             break
         found.append(occurrence)
-    return found
+    return tuple(found)
 
 
 def occurrences_from(recurrence: Recurrence, window_start: datetime) -> Iterator[Occurrence]:

@@ -207,7 +207,7 @@ def change_series(series: Appointment, moved_by: timedelta, rule: str | None) ->
     repeats): move its exceptions' and excluded dates' names with it, and turn the exceptions
     whose occurrence the rule no longer makes into appointments of their own. Return those.
     """
-    recurrence = series.recurrence
+    repeats = series.recurrence is not None and rule is not None
     exceptions = list(_exceptions(series))
     excluded = list(_excluded(series))
     for row in excluded:
@@ -215,14 +215,14 @@ def change_series(series: Appointment, moved_by: timedelta, rule: str | None) ->
     db.session.flush()
     orphans = []
     for exception in exceptions:
-        original = _moved(exception.recurrence_id, moved_by, series)
-        if recurrence is not None and rule is not None and _makes(series, original):
+        original = _moved(exception.recurrence_id, moved_by, series) if repeats else None
+        if original is not None and _makes(series, original):
             exception.recurrence_id = original
         else:
             exception.series_id = None
             exception.recurrence_id = None
             orphans.append(exception)
-    if recurrence is not None and rule is not None:
+    if repeats:
         for row in excluded:
             original = _moved(row.recurrence_id, moved_by, series)
             if _makes(series, original):

@@ -146,7 +146,9 @@ def test_search_finds_title_location_description_and_owner_email(staff, user):
         ("nothing-like-it", []),
     ]:
         assert column(page(staff, f"{LIST}?search={term}"), "title") == titles, term
-    assert 'placeholder="Title, Location, Description, Owner e-mail"' in page(staff, LIST)
+    assert 'placeholder="Title, Location, Description, Owner e-mail, Repeat rule"' in page(
+        staff, LIST
+    )
 
 
 def test_search_words_must_all_match_and_many_matching_owners_still_count(
@@ -451,15 +453,15 @@ def test_export_csv_holds_the_filtered_list_and_only_appointment_columns(staff, 
     make_appointment(make_user("bob@example.com"), title="Review")
     header, *rows = export(staff, "?search=dentist")
     assert header == [
-        "ID", "Owner", "Title", "Start", "End", "All day", "Location", "Description", "Created",
-        "Modified",
+        "ID", "Owner", "Title", "Start", "End", "All day", "Repeats", "Location", "Description",
+        "Created", "Modified",
     ]
     (row,) = rows
-    assert row[:8] == [
+    assert row[:9] == [
         str(dentist.id), "owner@example.com", "Dentist", "2026-01-15T05:00:00-05:00",
-        "2026-01-15T06:00:00-05:00", "No", "'=HYPERLINK(\"http://evil\")", "Two\nlines",
+        "2026-01-15T06:00:00-05:00", "No", "", "'=HYPERLINK(\"http://evil\")", "Two\nlines",
     ]
-    assert datetime.fromisoformat(row[8]).utcoffset() == timedelta(hours=-5)
+    assert datetime.fromisoformat(row[9]).utcoffset() == timedelta(hours=-5)
     all_of_them = export(staff)
     assert len(all_of_them) == 3
     assert "password" not in str(all_of_them).lower()

@@ -302,3 +302,18 @@ def test_a_new_series_warns_of_what_its_occurrences_overlap(logged_in, user):
     assert count_appointments() == 2  # nothing stored until confirmed
     confirmed = HTMLForm(html).press(logged_in.client, CREATE, button="confirm_overlap")
     assert confirmed.status_code == 302 and the_series().rrule == "FREQ=WEEKLY;BYDAY=MO"
+
+
+def test_all_without_a_repeat_makes_one_appointment_and_keeps_the_changed_ones(logged_in, user):
+    series = series_from_form(logged_in)
+    this = occurrence_url(series, utc(2026, 4, 8, 7), "edit")
+    open_form(logged_in, this).press(logged_in.client, this, title="Moved")
+    url = occurrence_url(series, utc(2026, 4, 6, 7), "edit")
+    response = open_form(logged_in, url).press(logged_in.client, url, scope="all", repeat="")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    db.session.expire_all()
+    single = db.session.get(Appointment, series.id)
+    assert single.rrule is None and single.series_timezone is None
+    moved = db.session.scalar(select(Appointment).filter_by(title="Moved"))
+    assert moved.series_id is None
+    assert shown(user) == [("Team meeting", utc(2026, 4, 6, 7)), ("Moved", utc(2026, 4, 8, 7))]

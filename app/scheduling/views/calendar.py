@@ -13,6 +13,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_security import auth_required, current_user
+from markupsafe import Markup
 
 from app.core.gettext import lazy_gettext as _l
 from app.core.http import page_or_404
@@ -68,6 +69,7 @@ class Viewer:
     all_day: str = ""
     repeats: str = ""
     day_prefix: str = ""
+    appointment_prefix: str = ""
 
     @classmethod
     def current(cls) -> Viewer:
@@ -84,11 +86,28 @@ class Viewer:
             all_day=str(ALL_DAY),
             repeats=str(REPEATS),
             day_prefix=url_for("calendar.index") + "day/",
+            appointment_prefix=url_for("scheduling.appointment_list"),
         )
 
     def day_url(self, day: date) -> str:
         """The day view's URL, built without url_for: the month grid needs it for 42 days."""
         return f"{self.day_prefix}{day.year}/{day.month}/{day.day}/"
+
+    def href(self, instance: Instance) -> str:
+        """An appointment's or occurrence's page, built without url_for, as day_url."""
+        link = instance.link
+        url = f"{self.appointment_prefix}{link['appointment_id']}/"
+        return f"{url}?occurrence={link['occurrence']}" if "occurrence" in link else url
+
+    def mark(self, instance: Instance) -> Markup:
+        """The sign of an occurrence of a series ("↻", read out as "(repeats)"); "" for the
+        rest. The label is escaped like any translation."""
+        if not instance.repeating:
+            return Markup("")
+        return Markup(
+            ' <span class="repeat-mark" aria-hidden="true">↻</span>'
+            '<span class="visually-hidden">({label})</span>'
+        ).format(label=self.repeats)
 
     def time(self, moment: datetime) -> str:
         return cal.short_time(moment.hour, moment.minute, self.locale_id)
