@@ -13,10 +13,10 @@ original in it).
 from __future__ import annotations
 
 import bisect
+import copy
 import heapq
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
@@ -47,40 +47,59 @@ MAX_SHOWN = 10_000
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 
 
-@dataclass(frozen=True, eq=False)
 class Instance:
     """One appointment as a calendar shows it: a single one, an exception, or an occurrence of
     a series (then ``appointment`` is the series and ``start``/``end`` are the occurrence's).
 
     ``recurrence_id`` is the original start of an occurrence, in UTC, which names it wherever it
-    is moved; None for a single appointment.
+    is moved; None for a single appointment. What a page reads of it is copied once, when it is
+    made: a month shows hundreds, and each read of a mapped attribute costs.
     """
 
-    appointment: Appointment
-    start: datetime
-    end: datetime
-    recurrence_id: datetime | None = None
+    __slots__ = (
+        "all_day",
+        "appointment",
+        "end",
+        "id",
+        "location",
+        "planned",
+        "recurrence_id",
+        "series_id",
+        "start",
+        "title",
+    )
+
+    def __init__(
+        self,
+        appointment: Appointment,
+        start: datetime,
+        end: datetime,
+        recurrence_id: datetime | None = None,
+    ) -> None:
+        self.appointment = appointment
+        self.start = start
+        self.end = end
+        self.recurrence_id = recurrence_id
+        self.id: int = appointment.id
+        self.title: str = appointment.title
+        self.location: str = appointment.location
+        self.all_day: bool = appointment.all_day
+        is_series = appointment.rrule is not None
+        self.series_id: int | None = appointment.id if is_series else appointment.series_id
+        # An occurrence as its series plans it (not an exception).
+        self.planned: bool = is_series and recurrence_id is not None
 
     @classmethod
     def of(cls, appointment: Appointment) -> Instance:
         """A single appointment or an exception, where it is stored."""
         return cls(appointment, appointment.start, appointment.end, appointment.recurrence_id)
 
-    @property
-    def id(self) -> int:
-        return self.appointment.id
-
-    @property
-    def title(self) -> str:
-        return self.appointment.title
-
-    @property
-    def location(self) -> str:
-        return self.appointment.location
-
-    @property
-    def all_day(self) -> bool:
-        return self.appointment.all_day
+    def moved_to(self, occurrence: Occurrence) -> Instance:
+        """Another occurrence of the same series (copied, not read again)."""
+        other = copy.copy(self)
+        other.start = other.recurrence_id = occurrence.start
+        other.end = occurrence.end
+        return other
 
     @property
     def repeating(self) -> bool:
@@ -88,18 +107,15 @@ class Instance:
         return self.recurrence_id is not None
 
     @property
-    def series_id(self) -> int | None:
-        if self.appointment.is_series:
-            return self.appointment.id
-        return self.appointment.series_id
-
-    @property
     def link(self) -> dict[str, Any]:
         """url_for's values for the pages of this instance: an occurrence as planned is its
         series' page with the occurrence named; a single one or an exception is its own."""
-        if self.appointment.is_series and self.recurrence_id is not None:
-            return {"appointment_id": self.appointment.id, "occurrence": stamp(self.recurrence_id)}
-        return {"appointment_id": self.appointment.id}
+        if self.planned and self.recurrence_id is not None:
+            return {"appointment_id": self.id, "occurrence": stamp(self.recurrence_id)}
+        return {"appointment_id": self.id}
+
+    def __repr__(self) -> str:
+        return f"<Instance {self.id} {self.title!r} {self.start.isoformat()}>"
 
 
 def stamp(moment: datetime) -> str:
@@ -256,11 +272,14 @@ def _planned(
     budget: int,
     replaced: set[tuple[int, datetime]],
 ) -> list[Instance]:
-    return [
-        _instance(series, occurrence)
-        for occurrence in expand(_recurrence(series), start, end, limit=max(budget, 0))
-        if (series.id, occurrence.start) not in replaced
-    ]
+    return _instances(
+        series,
+        (
+            occurrence
+            for occurrence in expand(_recurrence(series), start, end, limit=max(budget, 0))
+            if (series.id, occurrence.start) not in replaced
+        ),
+    )
 
 
 def _recurrence(series: Appointment) -> Recurrence:
@@ -272,6 +291,14 @@ def _recurrence(series: Appointment) -> Recurrence:
 
 def _instance(series: Appointment, occurrence: Occurrence) -> Instance:
     return Instance(series, occurrence.start, occurrence.end, occurrence.start)
+
+
+def _instances(series: Appointment, occurrences: Iterable[Occurrence]) -> list[Instance]:
+    """Instances of these occurrences of one series, the series read once."""
+    found: list[Instance] = []
+    for occurrence in occurrences:
+        found.append(found[0].moved_to(occurrence) if found else _instance(series, occurrence))
+    return found
 
 
 def _replaced(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -49,6 +50,7 @@ VIEW_NAMES = {
 }
 ALL_DAY = _l("All day")
 REPEATS = _l("repeats")
+MORE = _l("+%(count)d more")
 YEARS_COVERED = _l("The calendar covers the years %(min)d to %(max)d.", min=MIN_YEAR, max=MAX_YEAR)
 NO_SUCH_DATE = _l("There is no such date in the calendar.")
 DATE_FORMAT = _l("Give the date as YYYY-MM-DD, for example %(example)s.", example="2026-05-01")
@@ -68,6 +70,7 @@ class Viewer:
     new_at: str = ""
     all_day: str = ""
     repeats: str = ""
+    more: str = ""
     day_prefix: str = ""
     appointment_prefix: str = ""
 
@@ -85,6 +88,7 @@ class Viewer:
             new_at=str(NEW_APPOINTMENT_AT),
             all_day=str(ALL_DAY),
             repeats=str(REPEATS),
+            more=str(MORE),
             day_prefix=url_for("calendar.index") + "day/",
             appointment_prefix=url_for("scheduling.appointment_list"),
         )
@@ -102,8 +106,10 @@ class Viewer:
     def mark(self, instance: Instance) -> Markup:
         """The sign of an occurrence of a series ("↻", read out as "(repeats)"); "" for the
         rest. The label is escaped like any translation."""
-        if not instance.repeating:
-            return Markup("")
+        return self._mark if instance.repeating else Markup("")
+
+    @functools.cached_property
+    def _mark(self) -> Markup:
         return Markup(
             ' <span class="repeat-mark" aria-hidden="true">↻</span>'
             '<span class="visually-hidden">({label})</span>'
