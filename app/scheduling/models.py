@@ -16,6 +16,7 @@ from sqlalchemy import (
     inspect,
     or_,
     select,
+    text,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -62,6 +63,14 @@ class Appointment(Model):
         CheckConstraint("rrule IS NULL OR series_id IS NULL", name="exception_is_no_series"),
         UniqueConstraint(
             "series_id", "recurrence_id", name="uq_appointment_series_id_recurrence_id"
+        ),
+        # A user's series, for series_touching: a few rows, not all of the user's.
+        Index(
+            "ix_appointment_series_owner_id_start_at",
+            "owner_id",
+            "start_at",
+            postgresql_where=text("rrule IS NOT NULL"),
+            sqlite_where=text("rrule IS NOT NULL"),
         ),
         # An imported event, found again by its UID when the same file comes again.
         UniqueConstraint("owner_id", "ical_uid", name="uq_appointment_owner_id_ical_uid"),
