@@ -24,7 +24,7 @@ from flask_admin.contrib.sqla.tools import parse_like_term
 from flask_admin.helpers import get_redirect_target
 from flask_admin.model.base import ViewArgs
 from flask_admin.model.fields import AjaxSelectField
-from flask_babel import format_decimal, get_locale, gettext, ngettext, to_user_timezone
+from flask_babel import format_decimal, get_locale, gettext, to_user_timezone
 from sqlalchemy import Integer, and_, column, inspect, or_, select, values
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
@@ -776,16 +776,7 @@ def _follow_series(series: Appointment) -> None:
         moved_by = _on_clock(series.start, zone) - _on_clock(_before(series, "start"), zone)
         orphans = series_changes.change_series(series, moved_by, series.rrule)
         if orphans:
-            flash(
-                ngettext(
-                    "A changed occurrence no longer fits the new rule: it was kept as an "
-                    "appointment of its own.",
-                    "%(num)d changed occurrences no longer fit the new rule: they were kept as "
-                    "appointments of their own.",
-                    len(orphans),
-                ),
-                "info",
-            )
+            flash(series_changes.kept_apart_message(len(orphans)), "info")
     if owner_changed:
         # Not flushed first: an exception moved above changes once, in one audit entry.
         with db.session.no_autoflush:

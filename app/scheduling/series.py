@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import ngettext
 from sqlalchemy import delete, select
 
 from app.core.db import now_utc
@@ -229,6 +230,17 @@ def change_series(series: Appointment, moved_by: timedelta, rule: str | None) ->
                 db.session.add(ExcludedOccurrence(series_id=series.id, recurrence_id=original))
     touch(series)
     return orphans
+
+
+def kept_apart_message(count: int) -> str:
+    """What to tell the user of the changed occurrences ``change_series`` kept apart."""
+    return ngettext(
+        "A changed occurrence no longer fits the new rule: it was kept as an "
+        "appointment of its own.",
+        "%(num)d changed occurrences no longer fit the new rule: they were kept as "
+        "appointments of their own.",
+        count,
+    )
 
 
 def _moved(moment: datetime | None, moved_by: timedelta, series: Appointment) -> datetime:

@@ -18,7 +18,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_security import auth_required, current_user
 from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.exc import IntegrityError
@@ -347,16 +346,7 @@ def apply_occurrence_edit(form: OccurrenceEditForm, opened: Opened, count_before
         )
     orphans = series_changes.change_series(target, moved_by, target.rrule)
     if orphans:
-        flash(
-            ngettext(
-                "A changed occurrence no longer fits the new rule: it was kept as an "
-                "appointment of its own.",
-                "%(num)d changed occurrences no longer fit the new rule: they were kept as "
-                "appointments of their own.",
-                len(orphans),
-            ),
-            "info",
-        )
+        flash(series_changes.kept_apart_message(len(orphans)), "info")
     db.session.flush()
     if target.rrule is None:
         return Instance.of(target)
