@@ -39,10 +39,17 @@ run: install instance/secrets.json translations migrate
 # Pass pytest options in PYTEST_ARGS, e.g. make test PYTEST_ARGS="-x tests/core".
 # The browser and nginx tests (tests/e2e, tests/deploy) run once, on SQLite: pages are the same
 # on either database; those marked each_database run on PostgreSQL too (tests/conftest.py).
+# The two runs go side by side, one per core; the PostgreSQL run's report follows SQLite's, and
+# the target fails if either run does.
 test: install system-packages node-packages translations
 	SCHED_CONFIG=testing $(FLASK) translate check
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
-	$(WITH_POSTGRESQL) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	@log=$$(mktemp); \
+	$(WITH_POSTGRESQL) $(BIN)/python -m pytest $(PYTEST_ARGS) > $$log 2>&1 & postgresql=$$!; \
+	echo "--- SQLite (the PostgreSQL run's report follows) ---"; \
+	$(BIN)/python -m pytest $(PYTEST_ARGS); sqlite=$$?; \
+	wait $$postgresql; postgresql=$$?; \
+	echo "--- PostgreSQL ---"; cat $$log; rm -f $$log; \
+	[ $$sqlite -eq 0 ] && [ $$postgresql -eq 0 ]
 
 ## test-postgresql: run the suite on a throw-away PostgreSQL cluster only
 ## (tests/support/postgres.py)
