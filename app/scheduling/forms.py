@@ -186,7 +186,9 @@ class RepeatFields:
         self.series_zone = recurrence.zone
         data = repeat_data(recurrence.rule, recurrence.start)
         if data is None:
-            self.offer_kept_rule(recurrence.rule, describe(*_described(recurrence)))
+            self.offer_kept_rule(
+                recurrence.rule, describe(recurrence.rule, recurrence.start, recurrence.all_day)
+            )
             if not submitted:
                 self.repeat.data = KEEP_RULE
         elif not submitted:
@@ -314,10 +316,6 @@ def repeat_data(rule: str, start: datetime, count: int | None = None) -> dict | 
     else:
         data["repeat_ends"] = "never"
     return data
-
-
-def _described(recurrence: Recurrence) -> tuple[str, datetime, bool]:
-    return recurrence.rule, recurrence.start, recurrence.all_day
 
 
 def until_value(last_day: date, start: datetime, all_day: bool) -> str:

@@ -48,13 +48,19 @@ def _recurrence(series: Appointment) -> Recurrence:
     return recurrence
 
 
+def planned_at(series: Appointment, moment: datetime) -> Occurrence | None:
+    """The occurrence the series' rule makes at ``moment``, if it makes one there (deleted or
+    replaced since, or not)."""
+    if moment < series.start:
+        return None
+    found = expand(_recurrence(series), moment, moment + SECOND, limit=10)
+    return next((occurrence for occurrence in found if occurrence.start == moment), None)
+
+
 def occurrence_of(series: Appointment, recurrence_id: datetime) -> Occurrence | None:
     """The occurrence of the series that starts at ``recurrence_id`` as planned, if the rule
     makes one there and it was not deleted; an exception may have replaced it since."""
-    if recurrence_id < series.start:
-        return None
-    found = expand(_recurrence(series), recurrence_id, recurrence_id + SECOND, limit=10)
-    planned = next((o for o in found if o.start == recurrence_id), None)
+    planned = planned_at(series, recurrence_id)
     if planned is None or _is_excluded(series, recurrence_id):
         return None
     return planned
@@ -178,9 +184,7 @@ def split(series: Appointment, recurrence_id: datetime) -> Halves:
 
 def planned_occurrence(series: Appointment, recurrence_id: datetime) -> Occurrence:
     """Where an occurrence an exception replaced was planned (the exception keeps the name)."""
-    recurrence = _recurrence(series)
-    found = expand(recurrence, recurrence_id, recurrence_id + SECOND, limit=10)
-    planned = next((o for o in found if o.start == recurrence_id), None)
+    planned = planned_at(series, recurrence_id)
     if planned is None:
         raise ValueError(f"{series!r} has no occurrence at {recurrence_id}")
     return planned
@@ -253,8 +257,7 @@ def _moved(moment: datetime | None, moved_by: timedelta, series: Appointment) ->
 
 
 def _makes(series: Appointment, moment: datetime) -> bool:
-    found = expand(_recurrence(series), moment, moment + SECOND, limit=10)
-    return any(occurrence.start == moment for occurrence in found)
+    return planned_at(series, moment) is not None
 
 
 def _exceptions(series: Appointment, since: datetime | None = None) -> Iterable[Appointment]:

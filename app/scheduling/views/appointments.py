@@ -181,10 +181,6 @@ def _same_page(appointment_id: int) -> str:
     return url_for(cast(str, request.endpoint), appointment_id=appointment_id)
 
 
-def _link(opened: Opened) -> dict:
-    return opened.instance.link
-
-
 @bp.route(f"/{APPOINTMENT_ID}/")
 @auth_required()
 def appointment_detail(appointment_id: int):
@@ -278,7 +274,7 @@ def edit_occurrence(opened: Opened, gone: str | None):
     elif not form.is_submitted():
         form.fill_repeat(shown_rule)
     overlaps: list[Instance] = []
-    context = {"instance": instance, "summary": _summary(series), "link": _link(opened)}
+    context = {"instance": instance, "summary": _summary(series), "link": opened.instance.link}
     if form.is_submitted():
         valid = form.validate()
         if form.version.errors:
@@ -384,7 +380,7 @@ def appointment_delete_page(appointment_id: int):
     form = DeleteForm(data={"version": guarded.version} if request.method == "GET" else None)
     if series is None:
         del form.scope
-    context = {"instance": opened.instance, "series": series, "link": _link(opened)}
+    context = {"instance": opened.instance, "series": series, "link": opened.instance.link}
     if form.is_submitted():
         if not form.validate():
             return render_template("scheduling/appointment_delete.html", form=form, **context), 400
