@@ -26,8 +26,13 @@ def timezone_names() -> tuple[str, ...]:
     return tuple(sorted(zoneinfo.available_timezones() - {"Factory", "localtime"}))
 
 
+@functools.cache
+def _known_names() -> frozenset[str]:
+    return frozenset(timezone_names())
+
+
 def is_valid_timezone(name: str | None) -> bool:
-    return bool(name) and name in timezone_names()
+    return bool(name) and name in _known_names()
 
 
 def zone_named(name: str | None) -> zoneinfo.ZoneInfo:

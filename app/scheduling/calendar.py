@@ -7,7 +7,7 @@ from __future__ import annotations
 import calendar
 import functools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -66,7 +66,7 @@ def local_days(local_start: datetime, local_end: datetime, all_day: bool) -> tup
     return local_start.date(), last
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     """An appointment as one day shows it."""
 
@@ -75,15 +75,13 @@ class Entry:
     last_day: date
     local_start: datetime
     local_end: datetime
+    spans_days: bool = field(init=False)
+    # Shown in the all-day row: all-day, or running across more than one day.
+    whole_day: bool = field(init=False)
 
-    @property
-    def spans_days(self) -> bool:
-        return self.first_day != self.last_day
-
-    @property
-    def whole_day(self) -> bool:
-        """Shown in the all-day row: all-day, or running across more than one day."""
-        return self.appointment.all_day or self.spans_days
+    def __post_init__(self) -> None:
+        self.spans_days = self.first_day != self.last_day
+        self.whole_day = self.appointment.all_day or self.spans_days
 
 
 def entries_by_day(
@@ -96,13 +94,20 @@ def entries_by_day(
         local_start, local_end = appointment.start.astimezone(tz), appointment.end.astimezone(tz)
         first, last = local_days(local_start, local_end, appointment.all_day)
         entry = Entry(appointment, first, last, local_start, local_end)
-        day = max(first, first_shown)
-        while day <= min(last, last_shown):
+        if first == last and first in by_day:
+            by_day[first].append(entry)  # most are within a day
+            continue
+        day, shown_last = max(first, first_shown), min(last, last_shown)
+        while day <= shown_last:
             by_day[day].append(entry)
             day += DAY
     for entries in by_day.values():
-        entries.sort(key=lambda e: (not e.whole_day, e.local_start, e.appointment.id))
+        entries.sort(key=_shown_order)
     return by_day
+
+
+def _shown_order(entry: Entry) -> tuple[bool, datetime, int]:
+    return not entry.whole_day, entry.local_start, entry.appointment.id
 
 
 @dataclass

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, tzinfo
+from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
+    Row,
     Select,
     String,
     Text,
@@ -125,10 +127,7 @@ class Appointment(Model):
     @property
     def duration(self) -> timedelta:
         """How long it lasts; an all-day appointment counts whole days, the last one included."""
-        if self.all_day:
-            days = round((self.end - self.start) / timedelta(days=1)) + 1
-            return timedelta(days=days)
-        return self.end - self.start
+        return duration_of(self)
 
     @property
     def is_series(self) -> bool:
@@ -137,12 +136,7 @@ class Appointment(Model):
     @property
     def recurrence(self) -> Recurrence | None:
         """The series' rule and first occurrence, on its own clock; None for the rest."""
-        if self.rrule is None:
-            return None
-        zone = zone_named(self.series_timezone)
-        return Recurrence(
-            self.rrule, self.start.astimezone(zone), self.end - self.start, self.all_day
-        )
+        return recurrence_of(self)
 
     @classmethod
     def overlapping(cls, owner: User, start: datetime, end: datetime) -> Select:
@@ -182,6 +176,29 @@ class Appointment(Model):
 
     def __repr__(self) -> str:
         return f"<Appointment {self.id} {self.title!r} {self.start.isoformat()}>"
+
+
+# An appointment as stored: the mapped object, or a row of its columns read without the ORM
+# (what the calendar pages read, app/scheduling/occurrences.py), with the same attribute names.
+Stored = Appointment | Row[Any]
+
+
+def duration_of(stored: Stored) -> timedelta:
+    """Appointment.duration, of either form."""
+    if stored.all_day:
+        days = round((stored.end - stored.start) / timedelta(days=1)) + 1
+        return timedelta(days=days)
+    return stored.end - stored.start
+
+
+def recurrence_of(stored: Stored) -> Recurrence | None:
+    """Appointment.recurrence, of either form."""
+    if stored.rrule is None:
+        return None
+    zone = zone_named(stored.series_timezone)
+    return Recurrence(
+        stored.rrule, stored.start.astimezone(zone), stored.end - stored.start, stored.all_day
+    )
 
 
 def covered_span(

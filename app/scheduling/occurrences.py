@@ -3,24 +3,23 @@ each series in its place, with the series' exceptions put in and its excluded da
 
 Every view reads through here, so that the month, the week, the day, the agenda and the overlap
 warning agree. A series' occurrences are expanded on read (app/scheduling/recurrence.py), never
-stored. Whatever the number of series, a span costs two queries: the rows (singles and
-exceptions by where they are now, series by the years they cover) and, when there are series,
-the occurrences they no longer show as planned: excluded ones and those an exception replaces
-(found by their original start, so that an occurrence moved out of the span still hides its
-original in it).
+stored. Whatever the number of series, a span costs one query: the rows (singles and
+exceptions by where they are now, series by the years they cover) and the occurrences the
+series no longer show as planned: excluded ones and those an exception replaces (found by their
+original start, so that an occurrence moved out of the span still hides its original in it).
+The agenda, open-ended, costs two.
 """
 
 from __future__ import annotations
 
 import bisect
-import copy
 import heapq
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import or_, select, union_all
+from sqlalchemy import Row, Select, null, or_, select, union_all
 
 from app.accounts.models import User
 from app.core.timezones import MAX_YEAR, UTC
@@ -29,7 +28,10 @@ from app.scheduling.models import (
     ALL_DAY_REACH,
     Appointment,
     ExcludedOccurrence,
+    Stored,
     covered_span,
+    duration_of,
+    recurrence_of,
     spans_overlap,
 )
 from app.scheduling.recurrence import (
@@ -49,16 +51,16 @@ STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 
 class Instance:
     """One appointment as a calendar shows it: a single one, an exception, or an occurrence of
-    a series (then ``appointment`` is the series and ``start``/``end`` are the occurrence's).
+    a series (then ``start``/``end`` are the occurrence's, the rest its series').
 
     ``recurrence_id`` is the original start of an occurrence, in UTC, which names it wherever it
-    is moved; None for a single appointment. What a page reads of it is copied once, when it is
-    made: a month shows hundreds, and each read of a mapped attribute costs.
+    is moved; None for a single appointment. Plain values, copied once from the stored row
+    (an Appointment or a row of SHOWN_COLUMNS): a month shows hundreds, and each read of a
+    mapped attribute costs.
     """
 
     __slots__ = (
         "all_day",
-        "appointment",
         "end",
         "id",
         "location",
@@ -71,35 +73,55 @@ class Instance:
 
     def __init__(
         self,
-        appointment: Appointment,
+        id: int,
+        title: str,
+        location: str,
+        all_day: bool,
         start: datetime,
         end: datetime,
+        series_id: int | None = None,
         recurrence_id: datetime | None = None,
+        planned: bool = False,
     ) -> None:
-        self.appointment = appointment
+        self.id = id
+        self.title = title
+        self.location = location
+        self.all_day = all_day
         self.start = start
         self.end = end
+        self.series_id = series_id
         self.recurrence_id = recurrence_id
-        self.id: int = appointment.id
-        self.title: str = appointment.title
-        self.location: str = appointment.location
-        self.all_day: bool = appointment.all_day
-        is_series = appointment.rrule is not None
-        self.series_id: int | None = appointment.id if is_series else appointment.series_id
         # An occurrence as its series plans it (not an exception).
-        self.planned: bool = is_series and recurrence_id is not None
+        self.planned = planned
 
     @classmethod
-    def of(cls, appointment: Appointment) -> Instance:
-        """A single appointment or an exception, where it is stored."""
-        return cls(appointment, appointment.start, appointment.end, appointment.recurrence_id)
+    def of(cls, stored: Stored) -> Instance:
+        """A single appointment or an exception, where it is stored (a series: its first
+        occurrence, as a stored row, not as the series plans it)."""
+        return cls(
+            stored.id,
+            stored.title,
+            stored.location,
+            stored.all_day,
+            stored.start,
+            stored.end,
+            stored.id if stored.rrule is not None else stored.series_id,
+            stored.recurrence_id,
+        )
 
-    def moved_to(self, occurrence: Occurrence) -> Instance:
-        """Another occurrence of the same series (copied, not read again)."""
-        other = copy.copy(self)
-        other.start = other.recurrence_id = occurrence.start
-        other.end = occurrence.end
-        return other
+    @classmethod
+    def occurring(cls, series: Stored, occurrence: Occurrence) -> Instance:
+        """An occurrence of a series as the series plans it."""
+        return cls.all_occurring(series, [occurrence])[0]
+
+    @classmethod
+    def all_occurring(cls, series: Stored, occurrences: Iterable[Occurrence]) -> list[Instance]:
+        """occurring() of many, the series read once."""
+        id, title, location, all_day = series.id, series.title, series.location, series.all_day
+        return [
+            cls(id, title, location, all_day, one.start, one.end, id, one.start, planned=True)
+            for one in occurrences
+        ]
 
     @property
     def repeating(self) -> bool:
@@ -131,39 +153,70 @@ def parse_stamp(text: str) -> datetime | None:
         return None
 
 
-# What a calendar page reads of each appointment; the rest (its description, when it was made
-# and changed, its reminder) stays in the database: fewer values to convert, on every page.
-SHOWN_COLUMNS = (
-    Appointment.id,
-    Appointment.owner_id,
-    Appointment.title,
-    Appointment.start,
-    Appointment.end,
-    Appointment.all_day,
-    Appointment.location,
-    Appointment.rrule,
-    Appointment.series_timezone,
-    Appointment.series_id,
-    Appointment.recurrence_id,
-    Appointment.version,
+# What a calendar page reads of each appointment, named as Appointment's attributes, in the
+# order instances_between unpacks them; the rest (its description, when it was made and
+# changed, its reminder) stays in the database.
+SHOWN_COLUMNS = tuple(
+    column.label(column.key)
+    for column in (
+        Appointment.id,
+        Appointment.title,
+        Appointment.start,
+        Appointment.end,
+        Appointment.all_day,
+        Appointment.location,
+        Appointment.rrule,
+        Appointment.series_timezone,
+        Appointment.series_id,
+        Appointment.recurrence_id,
+    )
 )
 
 
-def rows_between(
-    owner: User, start: datetime, end: datetime, shown_only: bool = False
-) -> list[Appointment]:
-    """The owner's rows that touch [start, end): single appointments and exceptions where they
-    are, series with an occurrence that may; one query. ``shown_only``: the SHOWN_COLUMNS."""
-    singles = Appointment.overlapping(owner, start, end).order_by(None)
-    series = Appointment.series_touching(owner, start, end).order_by(None)
-    if shown_only:
-        singles, series = (
-            singles.with_only_columns(*SHOWN_COLUMNS),
-            series.with_only_columns(*SHOWN_COLUMNS),
-        )
+def rows_between(owner: User, start: datetime, end: datetime) -> list[Appointment]:
+    """The owner's appointments that touch [start, end): single ones and exceptions where they
+    are, series with an occurrence that may; one query."""
     return list(
-        db.session.scalars(select(Appointment).from_statement(union_all(singles, series))).all()
+        db.session.scalars(
+            select(Appointment).from_statement(union_all(*_touching(owner, start, end)))
+        ).all()
     )
+
+
+def _touching(owner: User, start: datetime, end: datetime) -> tuple[Select, Select]:
+    return (
+        Appointment.overlapping(owner, start, end).order_by(None),
+        Appointment.series_touching(owner, start, end).order_by(None),
+    )
+
+
+def _shown_between(owner: User, start: datetime, end: datetime) -> Sequence[Row[Any]]:
+    """rows_between() as rows of SHOWN_COLUMNS, read without the ORM; and after them, with
+    only ``series_id`` and ``recurrence_id`` set, the occurrences of those series that are
+    excluded in the span or replaced by an exception elsewhere (with the exceptions among the
+    rows, _replaced's, in the same query)."""
+    singles, series = (
+        query.with_only_columns(*SHOWN_COLUMNS) for query in _touching(owner, start, end)
+    )
+    series_ids = series.with_only_columns(Appointment.id).scalar_subquery()
+    # An occurrence that touches the span began at most the longest appointment before it.
+    earliest = start - timedelta(seconds=owner.longest_appointment_seconds) - ALL_DAY_REACH
+    blanks = [null()] * (len(SHOWN_COLUMNS) - 2)
+    excluded = select(
+        *blanks, ExcludedOccurrence.series_id, ExcludedOccurrence.recurrence_id
+    ).where(
+        ExcludedOccurrence.series_id.in_(series_ids),
+        ExcludedOccurrence.recurrence_id >= earliest,
+        ExcludedOccurrence.recurrence_id < end,
+    )
+    # Exceptions moved out of the span; those in it come with the singles.
+    moved_out = select(*blanks, Appointment.series_id, Appointment.recurrence_id).where(
+        Appointment.series_id.in_(series_ids),
+        Appointment.recurrence_id >= earliest,
+        Appointment.recurrence_id < end,
+        or_(Appointment.start >= end, Appointment.end < start),
+    )
+    return db.session.execute(union_all(singles, series, excluded, moved_out)).all()
 
 
 def with_series(
@@ -194,16 +247,27 @@ def instances_between(
     """What touches [start, end) (starts before its end, ends at or after its start), earliest
     first: the owner's single appointments and exceptions, and their series' occurrences, at
     most ``limit`` of those."""
-    rows = rows_between(owner, start, end, shown_only=True)
-    series = [row for row in rows if row.is_series]
-    shown = [Instance.of(row) for row in rows if not row.is_series]
-    if series:
-        replaced = _replaced(series, start, end)
-        budget = limit
-        for one in series:
-            occurrences = _planned(one, start, end, budget, replaced)
-            budget -= len(occurrences)
-            shown.extend(occurrences)
+    shown: list[Instance] = []
+    series = []
+    replaced: set[tuple[int, datetime]] = set()
+    for row in _shown_between(owner, start, end):
+        # As SHOWN_COLUMNS are: unpacked, a row's values cost less than by name.
+        id, title, first, last, all_day, location, rrule, _, series_id, recurrence_id = row
+        if series_id is not None:
+            replaced.add((series_id, recurrence_id))
+        if id is None:
+            continue
+        if rrule is None:
+            shown.append(
+                Instance(id, title, location, all_day, first, last, series_id, recurrence_id)
+            )
+        else:
+            series.append(row)
+    budget = limit
+    for one in series:
+        occurrences = _planned(one, start, end, budget, replaced)
+        budget -= len(occurrences)
+        shown.extend(occurrences)
     shown.sort(key=_order)
     return shown
 
@@ -266,43 +330,32 @@ def _order(instance: Instance) -> tuple[datetime, int]:
 
 
 def _planned(
-    series: Appointment,
+    series: Stored,
     start: datetime,
     end: datetime,
     budget: int,
     replaced: set[tuple[int, datetime]],
 ) -> list[Instance]:
-    return _instances(
+    series_id = series.id
+    return Instance.all_occurring(
         series,
         (
             occurrence
             for occurrence in expand(_recurrence(series), start, end, limit=max(budget, 0))
-            if (series.id, occurrence.start) not in replaced
+            if (series_id, occurrence.start) not in replaced
         ),
     )
 
 
-def _recurrence(series: Appointment) -> Recurrence:
-    recurrence = series.recurrence
+def _recurrence(series: Stored) -> Recurrence:
+    recurrence = recurrence_of(series)
     if recurrence is None:
         raise ValueError(f"{series!r} is no series")
     return recurrence
 
 
-def _instance(series: Appointment, occurrence: Occurrence) -> Instance:
-    return Instance(series, occurrence.start, occurrence.end, occurrence.start)
-
-
-def _instances(series: Appointment, occurrences: Iterable[Occurrence]) -> list[Instance]:
-    """Instances of these occurrences of one series, the series read once."""
-    found: list[Instance] = []
-    for occurrence in occurrences:
-        found.append(found[0].moved_to(occurrence) if found else _instance(series, occurrence))
-    return found
-
-
 def _replaced(
-    series: Sequence[Appointment], start: datetime | None, end: datetime | None
+    series: Sequence[Stored], start: datetime | None, end: datetime | None
 ) -> set[tuple[int, datetime]]:
     """(series id, original start) of the occurrences these series no longer show as planned
     in [start, end) (None: unbounded): excluded ones, and those an exception replaces,
@@ -316,7 +369,7 @@ def _replaced(
     )
     if start is not None:
         # An occurrence that touches the span began at most its length before it.
-        earliest = start - max(one.duration for one in series) - ALL_DAY_REACH
+        earliest = start - max(duration_of(one) for one in series) - ALL_DAY_REACH
         excluded = excluded.where(ExcludedOccurrence.recurrence_id >= earliest)
         exceptions = exceptions.where(Appointment.recurrence_id >= earliest)
     if end is not None:
@@ -339,17 +392,18 @@ def upcoming(owner: User, cutoff: datetime, count: int) -> list[Instance]:
     """The first ``count`` instances that end at or after ``cutoff``, earliest first (the
     agenda): single appointments and occurrences merged, each series expanded only as far as
     it is needed."""
-    singles = Appointment.overlapping(owner, cutoff, END_OF_TIME).limit(count).subquery()
-    rows = db.session.scalars(
-        select(Appointment).from_statement(
-            union_all(
-                select(singles),
-                Appointment.series_touching(owner, cutoff, END_OF_TIME).order_by(None),
-            )
-        )
+    singles = (
+        Appointment.overlapping(owner, cutoff, END_OF_TIME)
+        .with_only_columns(*SHOWN_COLUMNS)
+        .limit(count)
+        .subquery()
+    )
+    series_touching = Appointment.series_touching(owner, cutoff, END_OF_TIME).order_by(None)
+    rows = db.session.execute(
+        union_all(select(singles), series_touching.with_only_columns(*SHOWN_COLUMNS))
     ).all()
-    series = [row for row in rows if row.is_series]
-    singles_first = sorted((Instance.of(row) for row in rows if not row.is_series), key=_order)
+    series = [row for row in rows if row.rrule is not None]
+    singles_first = sorted((Instance.of(row) for row in rows if row.rrule is None), key=_order)
     streams: list[Iterable[Instance]] = [singles_first]
     if series:
         replaced = _replaced(series, cutoff, None)
@@ -358,18 +412,19 @@ def upcoming(owner: User, cutoff: datetime, count: int) -> list[Instance]:
 
 
 def _occurrences_after(
-    series: Appointment, cutoff: datetime, replaced: set[tuple[int, datetime]]
+    series: Stored, cutoff: datetime, replaced: set[tuple[int, datetime]]
 ) -> Iterator[Instance]:
+    series_id = series.id
     for occurrence in occurrences_from(_recurrence(series), cutoff):
-        if (series.id, occurrence.start) not in replaced:
-            yield _instance(series, occurrence)
+        if (series_id, occurrence.start) not in replaced:
+            yield Instance.occurring(series, occurrence)
 
 
 def past(owner: User, cutoff: datetime, count: int) -> list[Instance]:
     """The last ``count`` instances that start before ``cutoff``, latest first (the agenda's
     past)."""
     singles = (
-        select(Appointment)
+        select(*SHOWN_COLUMNS)
         .where(
             Appointment.owner_id == owner.id,
             Appointment.start < cutoff,
@@ -379,23 +434,21 @@ def past(owner: User, cutoff: datetime, count: int) -> list[Instance]:
         .limit(count)
         .subquery()
     )
-    begun = select(Appointment).where(
+    begun = select(*SHOWN_COLUMNS).where(
         Appointment.owner_id == owner.id,
         Appointment.rrule.is_not(None),
         Appointment.start < cutoff,
     )
-    rows = db.session.scalars(
-        select(Appointment).from_statement(union_all(select(singles), begun))
-    ).all()
-    series = [row for row in rows if row.is_series]
-    shown = [Instance.of(row) for row in rows if not row.is_series]
+    rows = db.session.execute(union_all(select(singles), begun)).all()
+    series = [row for row in rows if row.rrule is not None]
+    shown = [Instance.of(row) for row in rows if row.rrule is None]
     if series:
         replaced = _replaced(series, None, cutoff)
         for one in series:
             recurrence = _recurrence(one)
             hidden = sum(1 for series_id, _ in replaced if series_id == one.id)
             shown.extend(
-                _instance(one, occurrence)
+                Instance.occurring(one, occurrence)
                 for occurrence in occurrences_before(recurrence, cutoff, count + hidden)
                 if (one.id, occurrence.start) not in replaced
             )

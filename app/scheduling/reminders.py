@@ -27,6 +27,7 @@ from flask_babel import gettext as _
 from flask_mailman import EmailMessage
 from sqlalchemy import CursorResult, or_, select, update
 
+from app.accounts.models import User
 from app.core.db import now_utc
 from app.core.filters import timespan_filter
 from app.core.i18n import in_language_of
@@ -86,10 +87,9 @@ def release(appointment_id: int) -> None:
     db.session.commit()
 
 
-def reminder_message(instance: Instance) -> EmailMessage:
+def reminder_message(instance: Instance, owner: User) -> EmailMessage:
     """The reminder of an appointment or an occurrence, in the owner's language and on the
     owner's clock."""
-    owner = instance.appointment.owner
     zone = zone_named(owner.timezone)
     with in_language_of(owner):
         when = timespan_filter(instance.start, instance.end, instance.all_day, zone=zone)
@@ -123,7 +123,7 @@ def _send_one(appointment_id: int, now: datetime) -> int:
     # Just claimed, so there; if deleted since, sending fails below like any other error.
     appointment = cast(Appointment, db.session.get(Appointment, appointment_id))
     try:
-        reminder_message(Instance.of(appointment)).send()
+        reminder_message(Instance.of(appointment), appointment.owner).send()
     except Exception:
         log.exception("Reminder for appointment %s not sent; will retry", appointment_id)
         release(appointment_id)
@@ -147,7 +147,7 @@ def _send_for_series(series: Appointment, now: datetime) -> int:
     if occurrence is None or replaced or occurrence.start <= now:
         return 0
     try:
-        reminder_message(Instance(series, occurrence.start, occurrence.end, planned)).send()
+        reminder_message(Instance.occurring(series, occurrence), series.owner).send()
     except Exception:
         log.exception("Reminder for series %s at %s not sent; will retry", series.id, planned)
         _move_reminder(series.id, following, due)

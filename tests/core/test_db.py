@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import text as sa_text
 from sqlalchemy.exc import StatementError
 
 from app.extensions import db
@@ -34,3 +35,26 @@ def test_modified_moves_on_update(app, user):
     db.session.commit()
     assert appointment.modified >= created
     assert appointment.created <= appointment.modified
+
+
+@pytest.mark.parametrize(
+    ("stored", "read"),
+    [
+        ("2026-06-01 10:00:00.000000", datetime(2026, 6, 1, 10, 0, tzinfo=timezone.utc)),
+        ("2026-06-01 10:00:00", datetime(2026, 6, 1, 10, 0, tzinfo=timezone.utc)),
+        ("2026-06-01T12:00:00+02:00", datetime(2026, 6, 1, 10, 0, tzinfo=timezone.utc)),
+        ("2026-06-01", datetime(2026, 6, 1, 0, 0, tzinfo=timezone.utc)),
+    ],
+)
+def test_times_written_by_hand_read_back_in_utc(app, user, stored, read):
+    """Text that another program wrote into the column (SQLite keeps what it is given)."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL keeps timestamps, not text")
+    appointment = make_appointment(user)
+    db.session.execute(
+        sa_text("UPDATE appointment SET start_at = :stored WHERE id = :id"),
+        {"stored": stored, "id": appointment.id},
+    )
+    db.session.expire_all()
+    assert appointment.start == read
+    assert appointment.start.tzinfo == timezone.utc

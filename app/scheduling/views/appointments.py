@@ -43,7 +43,7 @@ from app.scheduling.forms import (
 )
 from app.scheduling.models import Appointment
 from app.scheduling.occurrences import Instance, parse_stamp
-from app.scheduling.recurrence import Recurrence, RuleError, parse_rule, rule_parts
+from app.scheduling.recurrence import Occurrence, Recurrence, RuleError, parse_rule, rule_parts
 from app.scheduling.series import SHARED_FIELDS
 from app.scheduling.summary import describe
 
@@ -139,6 +139,7 @@ class Opened:
     """The appointment a page is about: a single one, or one occurrence of a series (as
     planned, or an exception) with its series."""
 
+    appointment: Appointment
     instance: Instance
     series: Appointment | None = None
 
@@ -148,7 +149,7 @@ class Opened:
 
     @property
     def exception(self) -> Appointment | None:
-        appointment = self.instance.appointment
+        appointment = self.appointment
         return None if appointment.is_series or self.series is None else appointment
 
 
@@ -159,9 +160,9 @@ def open_or_404(appointment_id: int, gone: str | None = None) -> Opened | Respon
     appointment = get_own_appointment_or_404(appointment_id, gone)
     if appointment.series_id is not None:
         series = db.session.get(Appointment, appointment.series_id)
-        return Opened(Instance.of(appointment), series)
+        return Opened(appointment, Instance.of(appointment), series)
     if not appointment.is_series:
-        return Opened(Instance.of(appointment))
+        return Opened(appointment, Instance.of(appointment))
     text = request.args.get("occurrence")
     recurrence_id = appointment.start if text is None else parse_stamp(text)
     if recurrence_id is None:
@@ -172,8 +173,7 @@ def open_or_404(appointment_id: int, gone: str | None = None) -> Opened | Respon
     occurrence = series_changes.occurrence_of(appointment, recurrence_id)
     if occurrence is None:
         abort(404, description=gone or str(NO_SUCH_OCCURRENCE))
-    instance = Instance(appointment, occurrence.start, occurrence.end, recurrence_id)
-    return Opened(instance, appointment)
+    return Opened(appointment, Instance.occurring(appointment, occurrence), appointment)
 
 
 def _same_page(appointment_id: int) -> str:
@@ -189,7 +189,7 @@ def appointment_detail(appointment_id: int):
         return opened
     return render_template(
         "scheduling/appointment_detail.html",
-        appointment=opened.instance.appointment,
+        appointment=opened.appointment,
         instance=opened.instance,
         series=opened.series,
         summary=_summary(opened.series),
@@ -218,7 +218,7 @@ def appointment_edit(appointment_id: int):
         return opened
     if opened.series is not None:
         return edit_occurrence(opened, gone)
-    appointment = opened.instance.appointment
+    appointment = opened.appointment
     form = AppointmentEditForm(obj=appointment)
     overlaps = []
     if form.is_submitted():
@@ -346,7 +346,7 @@ def apply_occurrence_edit(form: OccurrenceEditForm, opened: Opened, count_before
     db.session.flush()
     if target.rrule is None:
         return Instance.of(target)
-    return Instance(target, target.start, target.end, target.start)
+    return Instance.occurring(target, Occurrence(target.start, target.end))
 
 
 def _on_clock(moment: datetime, zone: tzinfo) -> datetime:
@@ -376,7 +376,7 @@ def appointment_delete_page(appointment_id: int):
     if not isinstance(opened, Opened):
         return opened
     series = opened.series
-    guarded = series or opened.instance.appointment
+    guarded = series or opened.appointment
     form = DeleteForm(data={"version": guarded.version} if request.method == "GET" else None)
     if series is None:
         del form.scope

@@ -73,6 +73,7 @@ class Viewer:
     more: str = ""
     day_prefix: str = ""
     appointment_prefix: str = ""
+    create_url: str = ""
 
     @classmethod
     def current(cls) -> Viewer:
@@ -91,6 +92,7 @@ class Viewer:
             more=str(MORE),
             day_prefix=url_for("calendar.index") + "day/",
             appointment_prefix=url_for("scheduling.appointment_list"),
+            create_url=url_for("scheduling.appointment_create"),
         )
 
     def day_url(self, day: date) -> str:
@@ -135,6 +137,59 @@ class Viewer:
 
     def long_date(self, day: date) -> str:
         return cal.long_date(day, self.locale_id)
+
+
+@dataclass(slots=True)
+class Line:
+    """An appointment in a day of the month grid, as printed."""
+
+    href: str
+    time: str
+    title: str
+    whole_day: bool
+    mark: Markup
+
+
+def lines(viewer: Viewer, entries: list[cal.Entry], day: date) -> list[Line]:
+    """How a day lists these entries."""
+    return [
+        Line(
+            viewer.href(entry.appointment),
+            viewer.label(entry, day),
+            entry.appointment.title,
+            entry.whole_day,
+            viewer.mark(entry.appointment),
+        )
+        for entry in entries
+    ]
+
+
+@dataclass(slots=True)
+class MonthDay:
+    """A day of the month grid, as printed: worked out here once, so that the template only
+    fills in 42 days and their lines."""
+
+    day: date
+    name: str
+    url: str
+    create_url: str
+    new_here: str
+    lines: list[Line]
+    more: str
+
+    @classmethod
+    def of(cls, day: date, entries: list[cal.Entry], viewer: Viewer) -> MonthDay:
+        name = viewer.long_date(day)
+        hidden = len(entries) - MONTH_ENTRIES_SHOWN
+        return cls(
+            day=day,
+            name=name,
+            url=viewer.day_url(day),
+            create_url=f"{viewer.create_url}?start={day.isoformat()}T09:00",
+            new_here=viewer.new_on % {"day": name},
+            lines=lines(viewer, entries[:MONTH_ENTRIES_SHOWN], day),
+            more=viewer.more % {"count": hidden} if hidden > 0 else "",
+        )
 
 
 def entries_between(viewer: Viewer, days: list[date]) -> dict[date, list[cal.Entry]]:
@@ -203,7 +258,7 @@ def render_view(
         previous_url=view_url(view, previous),
         next_url=view_url(view, following),
         today_url=view_url(view, viewer.today),
-        create_url=url_for("scheduling.appointment_create"),
+        create_url=viewer.create_url,
         export_url=url_for("ical.export_range", **export_range),
         **context,
     )
@@ -249,10 +304,8 @@ def month(year: int, month: int):
         title=viewer.format("yMMMM", anchor),
         viewer=viewer,
         exported=(anchor, cal.add_months(anchor, 1) - cal.DAY),
-        weeks=weeks,
-        by_day=by_day,
+        weeks=[[MonthDay.of(day, by_day[day], viewer) for day in week] for week in weeks],
         headings=weekday_headings(viewer, weeks[0]),
-        shown=MONTH_ENTRIES_SHOWN,
     )
 
 
@@ -273,11 +326,7 @@ def week(year: int, month: int, day: int):
         title=title,
         viewer=viewer,
         exported=(days[0], days[-1]),
-        days=days,
-        by_day=by_day,
-        headings=weekday_headings(viewer, days),
-        grids={day: cal.layout_day(by_day[day]) for day in days},
-        hours=[viewer.time(datetime(2000, 1, 1, hour)) for hour in range(24)],
+        **time_grid(viewer, days, by_day),
     )
 
 
@@ -297,12 +346,31 @@ def day(year: int, month: int, day: int):
         title=viewer.long_date(anchor),
         viewer=viewer,
         exported=(anchor, anchor),
-        days=days,
-        by_day=by_day,
-        headings=weekday_headings(viewer, days),
-        grids={anchor: cal.layout_day(by_day[anchor])},
-        hours=[viewer.time(datetime(2000, 1, 1, hour)) for hour in range(24)],
+        **time_grid(viewer, days, by_day),
     )
+
+
+def time_grid(
+    viewer: Viewer, days: list[date], by_day: dict[date, list[cal.Entry]]
+) -> dict[str, Any]:
+    """What the week and day views print: per day, the all-day row, the boxes of the time
+    grid and, for phones, the list; the hours, once for every day."""
+    hours = [viewer.time(datetime(2000, 1, 1, hour)) for hour in range(24)]
+    return {
+        "days": days,
+        "headings": weekday_headings(viewer, days),
+        "whole_days": {
+            day: lines(viewer, [entry for entry in by_day[day] if entry.whole_day], day)
+            for day in days
+        },
+        "grids": {day: cal.layout_day(by_day[day]) for day in days},
+        "listed": {day: lines(viewer, by_day[day], day) for day in days},
+        "hours": hours,
+        # Each hour's slot: the start it proposes, and what it says to a screen reader.
+        "slots": [
+            (f"T{hour:02d}:00", viewer.new_at % {"time": label}) for hour, label in enumerate(hours)
+        ],
+    }
 
 
 @bp.route("/agenda/")
