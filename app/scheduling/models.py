@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
+    ColumnElement,
     ForeignKey,
     Index,
     Row,
@@ -26,7 +28,13 @@ from app.accounts.models import User
 from app.core.db import UTCDateTime, now_utc
 from app.core.timezones import UTC, local_days_in_utc, zone_named
 from app.extensions import Model
-from app.scheduling.recurrence import MAX_RULE_LENGTH, Recurrence, last_end, occurrences_from
+from app.scheduling.recurrence import (
+    EXPANSIONS_KEPT,
+    MAX_RULE_LENGTH,
+    Recurrence,
+    last_end,
+    occurrences_from,
+)
 
 TITLE_MAX = 255
 LOCATION_MAX = 255
@@ -149,15 +157,22 @@ class Appointment(Model):
         earliest = start - timedelta(seconds=owner.longest_appointment_seconds)
         return (
             select(cls)
-            .where(
-                cls.owner_id == owner.id,
-                cls.start >= earliest,
-                cls.start < end,
-                cls.end >= start,
-                cls.rrule.is_(None),
-            )
+            .where(*cls.overlapping_criteria(owner.id, earliest, start, end))
             .order_by(cls.start, cls.id)
         )
+
+    @classmethod
+    def overlapping_criteria(
+        cls, owner_id: Any, earliest: Any, start: Any, end: Any
+    ) -> list[ColumnElement[bool]]:
+        """overlapping()'s WHERE, of values or of bound parameters (a query built once)."""
+        return [
+            cls.owner_id == owner_id,
+            cls.start >= earliest,
+            cls.start < end,
+            cls.end >= start,
+            cls.rrule.is_(None),
+        ]
 
     @classmethod
     def series_touching(cls, owner: User, start: datetime, end: datetime) -> Select:
@@ -165,14 +180,21 @@ class Appointment(Model):
         before its end, and not over before its start."""
         return (
             select(cls)
-            .where(
-                cls.owner_id == owner.id,
-                cls.rrule.is_not(None),
-                cls.start < end,
-                or_(cls.series_end.is_(None), cls.series_end >= start),
-            )
+            .where(*cls.series_touching_criteria(owner.id, start, end))
             .order_by(cls.start, cls.id)
         )
+
+    @classmethod
+    def series_touching_criteria(
+        cls, owner_id: Any, start: Any, end: Any
+    ) -> list[ColumnElement[bool]]:
+        """series_touching()'s WHERE, as overlapping_criteria()."""
+        return [
+            cls.owner_id == owner_id,
+            cls.rrule.is_not(None),
+            cls.start < end,
+            or_(cls.series_end.is_(None), cls.series_end >= start),
+        ]
 
     def __repr__(self) -> str:
         return f"<Appointment {self.id} {self.title!r} {self.start.isoformat()}>"
@@ -195,10 +217,17 @@ def recurrence_of(stored: Stored) -> Recurrence | None:
     """Appointment.recurrence, of either form."""
     if stored.rrule is None:
         return None
-    zone = zone_named(stored.series_timezone)
-    return Recurrence(
-        stored.rrule, stored.start.astimezone(zone), stored.end - stored.start, stored.all_day
+    return _recurrence(
+        stored.rrule, stored.start, stored.end, stored.all_day, stored.series_timezone
     )
+
+
+# Made again for each series on each calendar page otherwise.
+@functools.lru_cache(maxsize=EXPANSIONS_KEPT)
+def _recurrence(
+    rule: str, start: datetime, end: datetime, all_day: bool, zone_name: str | None
+) -> Recurrence:
+    return Recurrence(rule, start.astimezone(zone_named(zone_name)), end - start, all_day)
 
 
 def covered_span(

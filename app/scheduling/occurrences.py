@@ -13,13 +13,24 @@ The agenda, open-ended, costs two.
 from __future__ import annotations
 
 import bisect
+import functools
 import heapq
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Row, Select, null, or_, select, union_all
+from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
+    Row,
+    Select,
+    bindparam,
+    null,
+    or_,
+    select,
+    union_all,
+)
 
 from app.accounts.models import User
 from app.core.timezones import MAX_YEAR, UTC
@@ -195,28 +206,47 @@ def _shown_between(owner: User, start: datetime, end: datetime) -> Sequence[Row[
     only ``series_id`` and ``recurrence_id`` set, the occurrences of those series that are
     excluded in the span or replaced by an exception elsewhere (with the exceptions among the
     rows, _replaced's, in the same query)."""
-    singles, series = (
-        query.with_only_columns(*SHOWN_COLUMNS) for query in _touching(owner, start, end)
+    longest = timedelta(seconds=owner.longest_appointment_seconds)
+    values = {
+        "owner_id": owner.id,
+        "start": start,
+        "end": end,
+        "earliest": start - longest,
+        # An occurrence that touches the span began at most the longest appointment before it.
+        "replaced_from": start - longest - ALL_DAY_REACH,
+    }
+    return db.session.execute(_span_query(), values).all()
+
+
+@functools.cache
+def _span_query() -> CompoundSelect:
+    """_shown_between's query, built once (each page asks it), its values bound when run."""
+    names = ("owner_id", "start", "end", "earliest", "replaced_from")
+    params: list[BindParameter[Any]] = [bindparam(name) for name in names]
+    owner_id, start, end, earliest, replaced_from = params
+    singles = select(*SHOWN_COLUMNS).where(
+        *Appointment.overlapping_criteria(owner_id, earliest, start, end)
+    )
+    series = select(*SHOWN_COLUMNS).where(
+        *Appointment.series_touching_criteria(owner_id, start, end)
     )
     series_ids = series.with_only_columns(Appointment.id).scalar_subquery()
-    # An occurrence that touches the span began at most the longest appointment before it.
-    earliest = start - timedelta(seconds=owner.longest_appointment_seconds) - ALL_DAY_REACH
     blanks = [null()] * (len(SHOWN_COLUMNS) - 2)
     excluded = select(
         *blanks, ExcludedOccurrence.series_id, ExcludedOccurrence.recurrence_id
     ).where(
         ExcludedOccurrence.series_id.in_(series_ids),
-        ExcludedOccurrence.recurrence_id >= earliest,
+        ExcludedOccurrence.recurrence_id >= replaced_from,
         ExcludedOccurrence.recurrence_id < end,
     )
     # Exceptions moved out of the span; those in it come with the singles.
     moved_out = select(*blanks, Appointment.series_id, Appointment.recurrence_id).where(
         Appointment.series_id.in_(series_ids),
-        Appointment.recurrence_id >= earliest,
+        Appointment.recurrence_id >= replaced_from,
         Appointment.recurrence_id < end,
         or_(Appointment.start >= end, Appointment.end < start),
     )
-    return db.session.execute(union_all(singles, series, excluded, moved_out)).all()
+    return union_all(singles, series, excluded, moved_out)
 
 
 def with_series(

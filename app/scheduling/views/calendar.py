@@ -356,6 +356,7 @@ def time_grid(
     """What the week and day views print: per day, the all-day row, the boxes of the time
     grid and, for phones, the list; the hours, once for every day."""
     hours = [viewer.time(datetime(2000, 1, 1, hour)) for hour in range(24)]
+    labels = [viewer.new_at % {"time": hour} for hour in hours]
     return {
         "days": days,
         "headings": weekday_headings(viewer, days),
@@ -366,10 +367,15 @@ def time_grid(
         "grids": {day: cal.layout_day(by_day[day]) for day in days},
         "listed": {day: lines(viewer, by_day[day], day) for day in days},
         "hours": hours,
-        # Each hour's slot: the start it proposes, and what it says to a screen reader.
-        "slots": [
-            (f"T{hour:02d}:00", viewer.new_at % {"time": label}) for hour, label in enumerate(hours)
-        ],
+        # Each hour's slot, for each day: the new appointment it proposes, and what it says to
+        # a screen reader.
+        "slots": {
+            day: [
+                (f"{viewer.create_url}?start={day.isoformat()}T{hour:02d}:00", label)
+                for hour, label in enumerate(labels)
+            ]
+            for day in days
+        },
     }
 
 
