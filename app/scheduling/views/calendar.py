@@ -141,7 +141,8 @@ class Viewer:
 
 @dataclass(slots=True)
 class Line:
-    """An appointment in a day of the month grid, as printed."""
+    """An appointment as a view prints it (a line of a day, a box of the time grid): worked
+    out in Python once, so that the templates only fill in text."""
 
     href: str
     time: str
@@ -350,6 +351,23 @@ def day(year: int, month: int, day: int):
     )
 
 
+def boxes(viewer: Viewer, entries: list[cal.Entry]) -> list[tuple[str, Line]]:
+    """A day's timed entries on its time grid: each box's classes (its place) and line."""
+    return [
+        (
+            f"event t{box.top} h{box.height} c{box.column}of{box.columns}",
+            Line(
+                viewer.href(box.entry.appointment),
+                f"{viewer.time(box.entry.local_start)}–{viewer.time(box.entry.local_end)}",
+                box.entry.appointment.title,
+                False,
+                viewer.mark(box.entry.appointment),
+            ),
+        )
+        for box in cal.layout_day(entries)
+    ]
+
+
 def time_grid(
     viewer: Viewer, days: list[date], by_day: dict[date, list[cal.Entry]]
 ) -> dict[str, Any]:
@@ -364,7 +382,7 @@ def time_grid(
             day: lines(viewer, [entry for entry in by_day[day] if entry.whole_day], day)
             for day in days
         },
-        "grids": {day: cal.layout_day(by_day[day]) for day in days},
+        "boxes": {day: boxes(viewer, by_day[day]) for day in days},
         "listed": {day: lines(viewer, by_day[day], day) for day in days},
         "hours": hours,
         # Each hour's slot, for each day: the new appointment it proposes, and what it says to
