@@ -192,6 +192,10 @@ class Config:
     APPOINTMENTS_PER_PAGE = 20
     # The site's public address, for links in e-mails sent outside a request (reminders).
     SITE_URL = os.environ.get("SCHED_SITE_URL", "http://127.0.0.1:5000")
+    # What ends the UID of every appointment in iCalendar files and feeds; by default the host
+    # of SITE_URL. Calendar programs tell events apart by UID: keep it when the site moves, or
+    # every subscriber sees each appointment twice.
+    ICAL_UID_DOMAIN = os.environ.get("SCHED_ICAL_UID_DOMAIN")
 
     @classmethod
     def init_app(cls, app) -> None:

@@ -83,7 +83,9 @@ class User(Model, fs_models.FsUserMixin):
 
     full_name: Mapped[str] = mapped_column(String(255), default="")
     locale: Mapped[str] = mapped_column(String(16), default="en")
-    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # The zone it was changed from is kept even when not loaded before (active_history): the
+    # user's all-day appointments move with it to stay on their days (app/scheduling/models.py).
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", active_history=True)
     # The SHA-256 of the secret in the user's calendar feed address; None: no address yet.
     calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
     # The longest appointment the user has ever had, in seconds: calendar queries look this far
@@ -91,6 +93,9 @@ class User(Model, fs_models.FsUserMixin):
     longest_appointment_seconds: Mapped[int] = mapped_column(
         BigInteger, default=0, server_default="0"
     )
+    # When the user's calendar last changed: an appointment written or deleted, or the name or
+    # zone its feed shows (kept by a flush hook in app/scheduling/models.py).
+    calendar_changed: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # The reminder new appointments start with, in minutes before the start (None: none).
     reminder_minutes_default: Mapped[int | None] = mapped_column(default=None)
     # Failed logins since the last success or lockout; at the limit the account is locked

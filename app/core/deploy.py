@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from config import MIN_SECRET_LENGTH
 
@@ -69,6 +70,12 @@ def deploy_problems(config: Mapping) -> list[str]:
     problem(
         not config.get("TRUSTED_HOSTS"),
         "No trusted hosts: set SCHED_ALLOWED_HOSTS to the site's host names.",
+    )
+    site = urlsplit(str(config.get("SITE_URL") or ""))
+    problem(
+        site.scheme != "https" or _loopback_host(site.hostname or ""),
+        "SITE_URL is not the site's https address: set SCHED_SITE_URL (reminder e-mails link "
+        "to it, and calendar UIDs end with its host unless SCHED_ICAL_UID_DOMAIN is set).",
     )
     problem(not config.get("WTF_CSRF_ENABLED"), "CSRF protection is off (WTF_CSRF_ENABLED).")
     problem(
@@ -134,6 +141,10 @@ def _local_only(address: str) -> bool:
     if "/" in address or address.startswith("@"):
         return True
     host = address.rpartition(":")[0].strip("[]") if ":" in address else address
+    return _loopback_host(host)
+
+
+def _loopback_host(host: str) -> bool:
     if host == "localhost":
         return True
     try:

@@ -8,13 +8,15 @@ workers with four parallel requests for a big one. So what one request may cost 
 - **A cap**: at most FEED_MAX_EVENTS appointments (about 0.6 s of icalendar's work on the
   2-core machine). Past the cap the nearest come first: those still to come or running today,
   soonest first, then the most recent before today.
-- **A version**: a strong ETag from one query for the owner and two numbers, how many
-  appointments they have and when the last one changed, so that a calendar program that
+- **A version**: a strong ETag from one query for the owner and three numbers, how many
+  appointments they have, when the last one changed and when their calendar last changed
+  (``User.calendar_changed``, which deletions move too), so that a calendar program that
   already has the feed gets 304 with no body and the feed is never built for it.
 
-The window moves at midnight UTC, so the day is part of the version; the feed's DTSTAMP is the
-later of that midnight and the last change. Equal versions therefore mean equal bytes, which a
-strong ETag promises. The feed also has a rate limit per token (app/accounts/ratelimits.py).
+The window moves at midnight UTC, so the day is part of the version; the feed's DTSTAMP and
+Last-Modified are the latest of that midnight and the changes. Equal versions therefore mean
+equal bytes, which a strong ETag promises. The feed also has a rate limit per token
+(app/accounts/ratelimits.py).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ FEED_DAYS_AFTER = 366
 FEED_MAX_EVENTS = 1000
 # Change it when the feed's bytes change for the same appointments (a new property, say), so
 # that calendar programs holding the old feed fetch the new one.
-FEED_FORMAT = 1
+FEED_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,9 @@ class Feed:
 
     @property
     def stamp(self) -> datetime:
-        """When this version of the feed came to be: its DTSTAMP."""
-        return max(self.midnight, self.last_change or self.midnight)
+        """When this version of the feed came to be: its DTSTAMP and Last-Modified."""
+        changes = (self.last_change, self.owner.calendar_changed)
+        return max([self.midnight, *(moment for moment in changes if moment is not None)])
 
     def etag(self, host: str) -> str:
         """The version of the feed's bytes, without building them; ``host`` ends its UIDs."""
@@ -81,6 +84,7 @@ class Feed:
             owner.timezone,
             self.appointment_count,
             self.last_change.isoformat() if self.last_change else "",
+            self.stamp.isoformat(),
         )
         return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 

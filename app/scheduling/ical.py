@@ -16,9 +16,25 @@ from typing import cast
 from zoneinfo import ZoneInfo
 
 from flask_babel.speaklater import LazyString
-from icalendar import Calendar, Component, Event, Timezone, vRecur
+from icalendar import (
+    Alarm,
+    Calendar,
+    Component,
+    ComponentFactory,
+    Event,
+    Journal,
+    Timezone,
+    TimezoneDaylight,
+    TimezoneStandard,
+    Todo,
+    vBroken,
+    vDuration,
+    vRecur,
+    vText,
+)
 
 from app.core.db import now_utc
+from app.core.fields import REMINDER_MINUTES
 from app.core.gettext import lazy_gettext as _l
 from app.core.timezones import (
     MAX_YEAR,
@@ -26,6 +42,7 @@ from app.core.timezones import (
     UTC,
     in_calendar_years,
     is_skipped_local_time,
+    is_valid_timezone,
     local_midnight,
     zone_named,
 )
@@ -59,8 +76,15 @@ NOT_UTF8 = _l("This file is not UTF-8 text, as iCalendar files must be. Export i
 NOT_ICALENDAR = _l("This file is not an iCalendar file, or it is damaged: it could not be read.")
 NO_EVENTS = _l("This file has no events.")
 
-NO_TITLE = _l("It has no title.")
-TITLE_TOO_LONG = _l("Its title is longer than %(max)d characters.", max=TITLE_MAX)
+UNTITLED = _l("(no title)")
+TITLE_CUT = _l("Its title was longer than %(max)d characters: it was cut to fit.", max=TITLE_MAX)
+ON_ITS_OWN = _l(
+    "It is one occurrence of a repeating event whose other occurrences are not in the file: "
+    "it is added on its own."
+)
+TASK = _l("It is a task, not an event.")
+JOURNAL_ENTRY = _l("It is a journal entry, not an event.")
+REPLY = _l("It answers an invitation: it is not an event to add.")
 LOCATION_TOO_LONG = _l("Its location is longer than %(max)d characters.", max=LOCATION_MAX)
 DESCRIPTION_TOO_LONG = _l("Its description is longer than %(max)d characters.", max=DESCRIPTION_MAX)
 CONTROL_CHARACTERS = _l("It contains invisible control characters.")
@@ -72,10 +96,6 @@ YEAR_OUT_OF_RANGE = _l(
 SKIPPED_LOCAL_TIME = _l("Its time does not exist in your time zone (the clocks change then).")
 CANCELLED = _l("It was cancelled.")
 CHANGED_OCCURRENCE = _l("It changes an occurrence of an event that does not repeat.")
-LONE_CHANGE = _l(
-    "It changes one occurrence of a repeating event that is not in the file: add the whole "
-    "event from a file that holds it."
-)
 SEVERAL_RULES = _l("It repeats by more than one rule, which sched cannot keep.")
 TOO_MANY_DATES = _l("It lists more than %(max)d dates to add or leave out.", max=MAX_COUNT)
 
@@ -100,6 +120,8 @@ class ParsedEvent:
     will store them. A repeating event has its rule (as recurrence.parse_rule keeps it) and the
     zone it repeats on, the occurrences it excludes (EXDATE) and adds (RDATE), and its changed
     occurrences (``changes``, each with the ``recurrence_id`` of the one it replaces).
+    ``reminder_minutes`` comes from its first alarm (VALARM) before the start; ``notes`` tell
+    what the import changed of an event it adds (a title cut short, say).
     """
 
     title: str
@@ -116,6 +138,8 @@ class ParsedEvent:
     added: list[datetime] = field(default_factory=list)
     recurrence_id: datetime | None = None
     changes: list[ParsedEvent] = field(default_factory=list)
+    reminder_minutes: int | None = None
+    notes: list[LazyString | str] = field(default_factory=list)
 
     @property
     def repeats(self) -> bool:
@@ -140,6 +164,7 @@ class ParsedEvent:
             "description": self.description,
             "rrule": self.rule,
             "series_timezone": self.series_timezone,
+            "reminder_minutes": self.reminder_minutes,
         }
 
     def to_dict(self) -> dict:
@@ -160,6 +185,8 @@ class ParsedEvent:
             "added": [moment.isoformat() for moment in self.added],
             "recurrence_id": self.recurrence_id.isoformat() if self.recurrence_id else None,
             "changes": [change.to_dict() for change in self.changes],
+            "reminder_minutes": self.reminder_minutes,
+            "notes": [str(note) for note in self.notes],
         }
 
     @classmethod
@@ -231,7 +258,11 @@ def appointment_event(
         end=end,
         created=appointment.created.astimezone(UTC),
         last_modified=appointment.modified.astimezone(UTC),
+        # Each saved change counts one (the version starts at 1): programs keep the latest.
+        sequence=appointment.version - 1,
     )
+    if appointment.reminder_minutes is not None:
+        event.add_component(reminder_alarm(appointment))
     if appointment.is_series:
         event.add("RRULE", vRecur.from_ical(cast(str, appointment.rrule)))
         dates = [_on_series_clock(moment, appointment.all_day, zone) for moment in excluded]
@@ -242,6 +273,15 @@ def appointment_event(
             "RECURRENCE-ID", _on_series_clock(appointment.recurrence_id, series.all_day, zone)
         )
     return event
+
+
+def reminder_alarm(appointment: Appointment) -> Alarm:
+    """The appointment's reminder as calendar programs show one: a VALARM before the start."""
+    lead = timedelta(minutes=cast(int, appointment.reminder_minutes))
+    alarm = Alarm.new(description=appointment.title)
+    alarm.add("ACTION", "DISPLAY")
+    alarm.add("TRIGGER", -lead)
+    return alarm
 
 
 def _on_series_clock(moment: datetime, all_day: bool, zone: tzinfo) -> date | datetime:
@@ -268,14 +308,16 @@ def build_calendar(
     METHOD it is when the feed was made, without one when the appointment last changed.
     """
     calendar = Calendar.new(
-        prodid=PRODID,
-        calscale="GREGORIAN",
-        method="PUBLISH" if publish else None,
-        name=name,
+        prodid=PRODID, calscale="GREGORIAN", method="PUBLISH" if publish else None
     )
     del calendar.uid  # a per-response random UID would only mislead
+    # Text, escaped (icalendar writes a name given to Calendar.new as it is: a comma cuts it).
+    calendar.add("NAME", vText(name))
+    calendar.add("X-WR-CALNAME", vText(name))
     if publish:
-        calendar.add("X-PUBLISHED-TTL", FEED_REFRESH)
+        # How often to fetch the feed again: RFC 7986's property, and Outlook's older one.
+        calendar.add("REFRESH-INTERVAL", vDuration(FEED_REFRESH), parameters={"VALUE": "DURATION"})
+        calendar.add("X-PUBLISHED-TTL", vDuration(FEED_REFRESH))
     made = now().astimezone(UTC)
     appointments = list(appointments)
     masters = {appointment.id: appointment for appointment in appointments if appointment.is_series}
@@ -313,30 +355,103 @@ def _one_date_per_rdate(calendar: Calendar) -> None:
 # ----------------------------------------------------------------------------------------------
 
 
+# What a calendar's METHOD (RFC 5546) makes of every event in it: answers to an invitation and
+# its withdrawal are messages about events, nothing to add.
+REFUSING_METHODS = {"REPLY": REPLY, "COUNTER": REPLY, "DECLINECOUNTER": REPLY, "CANCEL": CANCELLED}
+# What else a file may hold, listed as skipped.
+NOT_EVENTS = {"VTODO": TASK, "VJOURNAL": JOURNAL_ENTRY}
+# The longest bad line a message quotes.
+QUOTED_LINE_MAX = 80
+
+
+class _LenientCalendar(Calendar):
+    """A VCALENDAR read as icalendar reads a VEVENT: each of its parts keeps a value it cannot
+    read as broken (a vBroken, listed in the part's ``errors``) instead of failing the file.
+
+    One bad value where none is needed then costs nothing (iCloud writes offsets such as
+    +5328 in zone rules of 1893, which no event uses); where an event needs it, the event is
+    refused with that line (_readable, _FileZones).
+    """
+
+    ignore_exceptions = True
+
+    @classmethod
+    def _get_component_factory(cls) -> ComponentFactory:
+        return _LENIENT_COMPONENTS  # as icalendar's own LazyCalendar gives its own
+
+
+def _lenient_components() -> ComponentFactory:
+    factory = ComponentFactory()
+    factory.add_component_class(_LenientCalendar)
+    for strict in (Timezone, TimezoneStandard, TimezoneDaylight, Alarm, Todo, Journal):
+        lenient = type(strict.__name__, (strict,), {"ignore_exceptions": True})
+        factory.add_component_class(cast(type[Component], lenient))
+    return factory
+
+
+_LENIENT_COMPONENTS = _lenient_components()
+
+
+@dataclass(frozen=True)
+class _Clocks:
+    """The zones of an event's times that name none: dates are on the importing user's (an
+    all-day appointment is its owner's days), floating times on the calendar's own
+    (X-WR-TIMEZONE, as Google and Apple write it) or else on the user's too."""
+
+    user: tzinfo
+    floating: tzinfo
+
+
 def parse_ics(data: bytes, tz: tzinfo) -> list[ParsedEvent]:
     """Read the events of an iCalendar file, as appointments of a user living in ``tz``.
 
-    Events our rules refuse come back with a ``problem``; a file that cannot be read at all
-    raises ICalendarError. Floating times are taken on the user's clock; repeating events
-    keep their first occurrence only.
+    Events our rules refuse come back with a ``problem``, as do the tasks, journal entries
+    and answers to invitations a file holds, to be listed as skipped; a file that cannot be
+    read at all raises ICalendarError. Repeating events come with their changed occurrences.
     """
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ICalendarError(NOT_UTF8) from None
     try:
-        components = Calendar.from_ical(text, multiple=True)
+        # Bytes: icalendar would open a file named by a str without line breaks.
+        components = _LenientCalendar.from_ical(text.encode(), multiple=True)
     except Exception:  # most damage raises ValueError, some AttributeError or OSError: all alike
         raise ICalendarError(NOT_ICALENDAR) from None
     calendars = [component for component in components if component.name == "VCALENDAR"]
     if not calendars:
         raise ICalendarError(NOT_ICALENDAR)
-    events = [event for calendar in calendars for event in calendar.walk("VEVENT")]
-    if not events:
-        raise ICalendarError(NO_EVENTS)
     zones = _FileZones(calendars)
-    parsed = [_read_event(cast(Event, event), tz, zones) for event in events]  # VEVENTs are
+    parsed = [found for calendar in calendars for found in _read_calendar(calendar, tz, zones)]
+    if not parsed:
+        raise ICalendarError(NO_EVENTS)
     return _with_changes_in_their_series(parsed)
+
+
+def _read_calendar(calendar: Component, tz: tzinfo, zones: _FileZones) -> list[ParsedEvent]:
+    """Read the events of one VCALENDAR, and its tasks and journal entries to skip, in order."""
+    clocks = _Clocks(tz, _floating_zone(calendar, tz))
+    refused = REFUSING_METHODS.get(_text(calendar, "METHOD").strip().upper())
+    found = []
+    for component in calendar.walk():
+        if component.name == "VEVENT":
+            parsed = _read_event(cast(Event, component), clocks, zones)  # VEVENTs are Events
+            parsed.problem = refused or parsed.problem
+        elif component.name in NOT_EVENTS:
+            parsed = ParsedEvent(_one_line(_text(component, "SUMMARY")))
+            _fit_title(parsed)
+            parsed.problem = NOT_EVENTS[component.name]
+        else:
+            continue
+        found.append(parsed)
+    return found
+
+
+def _floating_zone(calendar: Component, tz: tzinfo) -> tzinfo:
+    """The zone of the calendar's floating times: its X-WR-TIMEZONE if IANA knows that name,
+    else the importing user's."""
+    name = _text(calendar, "X-WR-TIMEZONE").strip()
+    return zone_named(name) if is_valid_timezone(name) else tz
 
 
 def _with_changes_in_their_series(events: list[ParsedEvent]) -> list[ParsedEvent]:
@@ -354,8 +469,7 @@ def _with_changes_in_their_series(events: list[ParsedEvent]) -> list[ParsedEvent
         if event.recurrence_id is None:
             found.append(event)
         elif master is None:
-            event.problem = event.problem or LONE_CHANGE
-            found.append(event)
+            found.append(_on_its_own(event))
         elif master.repeats and master.problem is None:
             if event.problem is None:
                 # One occurrence, changed: it repeats no further.
@@ -366,9 +480,28 @@ def _with_changes_in_their_series(events: list[ParsedEvent]) -> list[ParsedEvent
             else:
                 found.append(event)
         else:
-            event.problem = event.problem or CHANGED_OCCURRENCE
+            # A cancelled series takes its occurrences with it.
+            cancelled = master.problem is CANCELLED
+            event.problem = event.problem or (CANCELLED if cancelled else CHANGED_OCCURRENCE)
             found.append(event)
     return found
+
+
+def _on_its_own(change: ParsedEvent) -> ParsedEvent:
+    """Make a changed occurrence whose series is not in the file an appointment of its own.
+
+    Google exports the occurrences of a repeating event someone was invited to, one by one.
+    They share the series' UID, so each is known by its UID and original start together:
+    importing the file again updates them. That key starts with the start, so that it never
+    reads as the UID of one of sched's own appointments (views.ical.OWN_UID).
+    """
+    if change.problem is None and change.recurrence_id is not None:
+        if change.uid:
+            stamp = change.recurrence_id.strftime("%Y%m%dT%H%M%SZ/")
+            change.uid = stamp + change.uid[: ICAL_UID_MAX - len(stamp)]
+        change.recurrence_id = None
+        change.notes.append(ON_ITS_OWN)
+    return change
 
 
 class _FileZones:
@@ -386,21 +519,108 @@ class _FileZones:
             for component in calendar.walk("VTIMEZONE")
             if "TZID" in component
         }
-        self._zones: dict[str, tzinfo | None] = {}
+        self._zones: dict[str, _FileZone] = {}
         self._read = 0
 
-    def get(self, tzid: str) -> tzinfo | None:
-        """Return the zone the file defines under ``tzid``, or None if there is no usable one."""
+    def place(self, value: datetime, tzid: str) -> datetime:
+        """Put a wall-clock time on the zone the file defines under ``tzid``; _Skip if the file
+        has none that can be used for it, naming the line that stops it if one does."""
         if tzid not in self._zones:
             self._zones[tzid] = self._read_zone(tzid)
-        return self._zones[tzid]
+        zone = self._zones[tzid]
+        wall = value.replace(tzinfo=None)
+        if zone.tz is not None and (zone.usable_from is None or wall >= zone.usable_from):
+            return wall.replace(tzinfo=zone.tz)
+        if zone.bad_line:
+            raise _Skip(
+                _l(
+                    "Its time zone “%(zone)s” cannot be used: the line “%(line)s” of the "
+                    "file’s definition of it is not valid.",
+                    zone=tzid,
+                    line=zone.bad_line,
+                )
+            )
+        raise _Skip(_l("Its time zone “%(zone)s” is unknown or cannot be used.", zone=tzid))
 
-    def _read_zone(self, tzid: str) -> tzinfo | None:
+    def _read_zone(self, tzid: str) -> _FileZone:
         definition = self._definitions.get(tzid)
-        if definition is None or self._read >= MAX_FILE_ZONES or not _is_plain_zone(definition):
-            return None
+        if definition is None:
+            return _FileZone(None)
+        mended, bad_line, usable_from = _without_bad_history(cast(Timezone, definition))
+        if mended is None:
+            return _FileZone(None, bad_line)
+        if self._read >= MAX_FILE_ZONES or not _is_plain_zone(mended):
+            return _FileZone(None)
         self._read += 1
-        return cast(Timezone, definition).to_tz(lookup_tzid=False)  # a VTIMEZONE is a Timezone
+        try:
+            return _FileZone(mended.to_tz(lookup_tzid=False), bad_line, usable_from)
+        except Exception:  # dateutil's, on a definition it cannot follow
+            return _FileZone(None)
+
+
+@dataclass(frozen=True)
+class _FileZone:
+    """A zone a file defines, as far as it can be used: ``tz`` (None: not at all) from the
+    wall-clock time ``usable_from`` on (None: always); ``bad_line`` is what limits it."""
+
+    tz: tzinfo | None
+    bad_line: str = ""
+    usable_from: datetime | None = None
+
+
+def _without_bad_history(definition: Timezone) -> tuple[Timezone | None, str, datetime | None]:
+    """Leave out of a zone definition its past observances with a value that cannot be read.
+
+    Such an observance (one change of the clocks, which later ones follow) matters only until
+    the next change: the rest of the definition holds from then on. A bad value in one that
+    still applies spoils the zone. Return the definition (None if spoilt), the first bad line
+    ("" if none) and the wall-clock time from which the definition holds (None: always).
+    """
+    observances = definition.subcomponents
+    bad = [(observance, line) for observance in observances if (line := _bad_line(observance))]
+    if not bad:
+        return definition, "", None
+    onsets = [onset for observance in observances if (onset := _onset(observance)) is not None]
+    usable_from: datetime | None = None
+    for observance, line in bad:
+        onset = _onset(observance)
+        later = [] if onset is None else [moment for moment in onsets if moment > onset]
+        if "RRULE" in observance or "RDATE" in observance or not later:
+            return None, line, None
+        next_change = min(later)
+        usable_from = next_change if usable_from is None else max(usable_from, next_change)
+    mended = Timezone(definition)
+    mended.subcomponents = [observance for observance in observances if not _bad_line(observance)]
+    return mended, bad[0][1], usable_from
+
+
+def _onset(observance: Component) -> datetime | None:
+    """When an observance starts (DTSTART, wall-clock time), if that can be read."""
+    prop = observance.get("DTSTART")
+    value = None if prop is None or isinstance(prop, vBroken) else prop.dt
+    return value.replace(tzinfo=None) if isinstance(value, datetime) else None
+
+
+def _bad_line(component: Component, names: Iterable[str] | None = None) -> str:
+    """The first line of the component (of those ``names``) whose value could not be read, as
+    "NAME:value"; "" if there is none."""
+    for name in names or list(component):
+        for prop in _as_list(component.get(name)):
+            if isinstance(prop, vBroken):
+                return _quoted(prop)
+    return ""
+
+
+def _quoted(prop: vBroken) -> str:
+    line = f"{prop.property_name}:{prop.to_ical().decode()}"
+    return line if len(line) <= QUOTED_LINE_MAX else line[: QUOTED_LINE_MAX - 1] + "…"
+
+
+def _readable(prop):
+    """The property, if its value could be read; else _Skip, naming its line."""
+    if isinstance(prop, vBroken):
+        raise _Skip(_l("Its line “%(line)s” is not valid.", line=_quoted(prop)))
+    return prop
 
 
 def _is_plain_zone(definition: Component) -> bool:
@@ -438,10 +658,10 @@ def _as_list(value) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def _read_event(event: Event, tz: tzinfo, zones: _FileZones) -> ParsedEvent:
+def _read_event(event: Event, clocks: _Clocks, zones: _FileZones) -> ParsedEvent:
     """Turn one VEVENT into the appointment it would become, or say why it cannot.
 
-    ``tz`` is the importing user's zone; ``zones`` the zones the file defines, by TZID.
+    ``clocks`` are the zones of times that name none; ``zones`` the zones the file defines.
     """
     parsed = ParsedEvent(
         title=_one_line(_text(event, "SUMMARY")),
@@ -449,27 +669,69 @@ def _read_event(event: Event, tz: tzinfo, zones: _FileZones) -> ParsedEvent:
         description=_text(event, "DESCRIPTION"),
         uid=_text(event, "UID")[:ICAL_UID_MAX],
     )
+    _fit_title(parsed)
     try:
         if event.get("RECURRENCE-ID") is not None:
-            parsed.recurrence_id = _moment(event["RECURRENCE-ID"], None, tz, zones)
+            parsed.recurrence_id = _recurrence_id(event["RECURRENCE-ID"], clocks, zones)
         if str(event.get("STATUS", "")).upper() == "CANCELLED":
             raise _Skip(CANCELLED)
         _check_text(parsed)
-        parsed.start, parsed.end, parsed.all_day = _event_times(event, tz, zones)
+        start, end, parsed.all_day = _event_times(event, clocks, zones)
+        parsed.start, parsed.end = start, end
         if event.get("RRULE") is not None:
-            _read_repeats(parsed, event, tz, zones)
+            _read_repeats(parsed, event, clocks, zones)
+        parsed.reminder_minutes = _reminder_minutes(event, end - start)
     except _Skip as skip:
         parsed.problem = skip.args[0]
     return parsed
 
 
-def _read_repeats(parsed: ParsedEvent, event: Event, tz: tzinfo, zones: _FileZones) -> None:
+def _fit_title(parsed: ParsedEvent) -> None:
+    """Give an event without a title a placeholder; cut one too long to fit, with a note."""
+    if not parsed.title:
+        parsed.title = str(UNTITLED)
+    elif len(parsed.title) > TITLE_MAX:
+        parsed.title = parsed.title[: TITLE_MAX - 1].rstrip() + "…"
+        parsed.notes.append(TITLE_CUT)
+
+
+def _recurrence_id(prop, clocks: _Clocks, zones: _FileZones) -> datetime:
+    """The original start of the occurrence a change replaces, in UTC; a date is midnight on
+    the user's clock, as are the occurrences of an all-day series."""
+    dated = not isinstance(_readable(prop).dt, datetime)
+    return _moment(prop, None, clocks.user if dated else clocks.floating, zones)
+
+
+def _reminder_minutes(event: Event, length: timedelta) -> int | None:
+    """The lead time of the event's first alarm that rings before it starts, as the nearest
+    that sched offers (the earlier of two as near); None if it has no such alarm."""
+    for alarm in event.walk("VALARM"):
+        lead = _alarm_lead(alarm, length)
+        if lead is not None:
+            minutes = lead / timedelta(minutes=1)
+            return min(REMINDER_MINUTES, key=lambda offered: (abs(offered - minutes), -offered))
+    return None
+
+
+def _alarm_lead(alarm: Component, length: timedelta) -> timedelta | None:
+    """How long before the start an alarm rings; None for an alarm at a set time (absolute),
+    at or after the start, or unreadable."""
+    trigger = alarm.get("TRIGGER")
+    if trigger is None or isinstance(trigger, vBroken) or not isinstance(trigger.dt, timedelta):
+        return None
+    offset = trigger.dt
+    if str(trigger.params.get("RELATED", "START")).upper() == "END":
+        offset += length
+    return -offset if offset < timedelta(0) else None
+
+
+def _read_repeats(parsed: ParsedEvent, event: Event, clocks: _Clocks, zones: _FileZones) -> None:
     """Read a repeating event's rule, on the clock of its start's zone, and its EXDATEs and
     RDATEs; _Skip for a rule sched refuses (recurrence.parse_rule says why)."""
     rules = _as_list(event.get("RRULE"))
     if len(rules) != 1:
         raise _Skip(SEVERAL_RULES)
-    zone, zone_name = _series_zone(event, tz)
+    zone, zone_name = _series_zone(event, clocks)
     start = cast(datetime, parsed.start).astimezone(zone)
     try:
         parsed.rule = parse_rule(rules[0].to_ical().decode(), start)
@@ -482,18 +744,20 @@ def _read_repeats(parsed: ParsedEvent, event: Event, tz: tzinfo, zones: _FileZon
     ]
 
 
-def _series_zone(event: Event, tz: tzinfo) -> tuple[tzinfo, str]:
+def _series_zone(event: Event, clocks: _Clocks) -> tuple[tzinfo, str]:
     """The zone a repeating event repeats on: its start's, if a named one (IANA, or a Windows
-    name icalendar knows) or UTC; else, for a floating or all-day start or a file's own zone
-    definition, the importing user's."""
+    name icalendar knows) or UTC; the floating times' for a floating start; else, for an
+    all-day start or a file's own zone definition, the importing user's."""
     start = event.start
-    if not isinstance(start, datetime) or start.tzinfo is None:
-        return tz, str(tz)
+    if not isinstance(start, datetime):
+        return clocks.user, str(clocks.user)
+    if start.tzinfo is None:
+        return clocks.floating, str(clocks.floating)
     if isinstance(start.tzinfo, ZoneInfo):
         return start.tzinfo, start.tzinfo.key
     if "TZID" not in event["DTSTART"].params:
         return UTC, "UTC"  # written in UTC (…Z)
-    return tz, str(tz)
+    return clocks.user, str(clocks.user)
 
 
 def _moments(
@@ -503,7 +767,7 @@ def _moments(
     series' time of day, a floating time on its clock. At most MAX_COUNT of them."""
     found: list[datetime] = []
     for prop in _as_list(event.get(name)):
-        for value in getattr(prop, "dts", ()):
+        for value in getattr(_readable(prop), "dts", ()):
             if len(found) == MAX_COUNT:
                 raise _Skip(TOO_MANY_DATES)
             found.append(_moment(value, start, zone, zones))
@@ -524,8 +788,8 @@ def _moment(prop, start: datetime | None, zone: tzinfo, zones: _FileZones) -> da
     return _aware(value, prop, zone, zones).astimezone(UTC)
 
 
-def _text(event: Event, name: str) -> str:
-    value = event.get(name)
+def _text(component: Component, name: str) -> str:
+    value = component.get(name)
     if isinstance(value, list):  # repeated, say once per language: the first will do
         value = value[0]
     return "" if value is None else str(value)
@@ -537,10 +801,6 @@ def _one_line(text: str) -> str:
 
 
 def _check_text(parsed: ParsedEvent) -> None:
-    if not parsed.title:
-        raise _Skip(NO_TITLE)
-    if len(parsed.title) > TITLE_MAX:
-        raise _Skip(TITLE_TOO_LONG)
     if len(parsed.location) > LOCATION_MAX:
         raise _Skip(LOCATION_TOO_LONG)
     if len(parsed.description) > DESCRIPTION_MAX:
@@ -554,17 +814,24 @@ def _check_text(parsed: ParsedEvent) -> None:
         raise _Skip(CONTROL_CHARACTERS)
 
 
-def _event_times(event: Event, tz: tzinfo, zones: _FileZones) -> tuple[datetime, datetime, bool]:
+def _event_times(
+    event: Event, clocks: _Clocks, zones: _FileZones
+) -> tuple[datetime, datetime, bool]:
     """Return the appointment's start and end (both UTC), and whether it lasts all day."""
     try:
         start, end = event.start, event.end
         if isinstance(start, datetime) and isinstance(end, datetime):  # icalendar: both or neither
-            return (*_timed(event, start, end, tz, zones), False)
-        return (*_all_day(start, end, tz), True)
+            return (*_timed(event, start, end, clocks.floating, zones), False)
+        return (*_all_day(start, end, clocks.user), True)
     except _Skip:
         raise
     except Exception:  # icalendar raises ValueError; a file's own zone definition, anything
-        raise _Skip(UNREADABLE_TIMES) from None
+        line = _bad_line(event, ("DTSTART", "DTEND", "DURATION"))
+        if not line:
+            raise _Skip(UNREADABLE_TIMES) from None
+        raise _Skip(
+            _l("Its start or end could not be read. The line “%(line)s” is not valid.", line=line)
+        ) from None
 
 
 def _timed(
@@ -596,14 +863,11 @@ def _check_years(start: date, end: date) -> None:
 
 
 def _aware(value: datetime, prop, tz: tzinfo, zones: _FileZones) -> datetime:
-    """Place an event's wall-clock time in its zone; a floating time is on the user's clock."""
+    """Place an event's wall-clock time in its zone; a floating time is on the clock ``tz``."""
     zone_id = prop.params.get("TZID")
     # icalendar itself knows IANA and Windows zone names; any other zone is the file's own.
     if zone_id and not isinstance(value.tzinfo, ZoneInfo):
-        zone = zones.get(zone_id)
-        if zone is None:
-            raise _Skip(_l("Its time zone “%(zone)s” is unknown or cannot be used.", zone=zone_id))
-        return value.replace(tzinfo=zone)
+        return zones.place(value, zone_id)
     if value.tzinfo is not None:
         return value
     value = value.replace(tzinfo=tz)

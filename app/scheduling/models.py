@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     CheckConstraint,
@@ -21,12 +21,13 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    update,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, scoped_session
 
 from app.accounts.models import User
 from app.core.db import UTCDateTime, now_utc
-from app.core.timezones import UTC, local_days_in_utc, zone_named
+from app.core.timezones import UTC, local_days_in_utc, local_midnight, zone_named
 from app.extensions import Model
 from app.scheduling.recurrence import (
     EXPANSIONS_KEPT,
@@ -254,6 +255,79 @@ class ExcludedOccurrence(Model):
         ForeignKey("appointment.id", ondelete="CASCADE"), primary_key=True
     )
     recurrence_id: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+
+
+# What the owner's calendar feed shows of the account (app/scheduling/feed.py).
+FEED_ACCOUNT_FIELDS = ("full_name", "timezone")
+
+
+@event.listens_for(Session, "before_flush")
+def _keep_all_day_dates(session: Session, flush_context, instances) -> None:
+    """Keep all-day appointments on their days when their owner moves to another zone.
+
+    They are stored from local midnight to local midnight on the owner's clock; a move from
+    Berlin to Los Angeles would otherwise show 20 December as the 19th. So their times, the
+    original starts of their series' changed and left-out occurrences, and an all-day series'
+    zone move along: the days stay the days. (Registered before the reminder hook below, which
+    then reschedules their reminders.)
+    """
+    for user in [obj for obj in session.dirty if isinstance(obj, User)]:
+        history = inspect(user).attrs.timezone.history
+        if history.deleted and history.added and history.deleted[0] != history.added[0]:
+            _move_all_day(session, user.id, history.deleted[0], history.added[0])
+
+
+def _move_all_day(session: Session, owner_id: int, old_name: str, new_name: str) -> None:
+    old, new = zone_named(old_name), zone_named(new_name)
+
+    def same_day(moment: datetime, zone: tzinfo) -> datetime:
+        return local_midnight(moment.astimezone(zone).date(), new).astimezone(UTC)
+
+    rows = session.scalars(select(Appointment).filter_by(owner_id=owner_id, all_day=True)).all()
+    series = {row.id: zone_named(row.series_timezone) for row in rows if row.rrule is not None}
+    for row in rows:
+        zone = series.get(row.id, old)
+        row.start, row.end = same_day(row.start, zone), same_day(row.end, zone)
+        if row.id in series:
+            row.series_timezone = new_name
+    if not series:
+        return
+    # What names an occurrence of an all-day series is a midnight on the series' clock.
+    for exception in session.scalars(select(Appointment).where(Appointment.series_id.in_(series))):
+        exception.recurrence_id = same_day(
+            cast(datetime, exception.recurrence_id), series[cast(int, exception.series_id)]
+        )
+    for excluded in session.scalars(
+        select(ExcludedOccurrence).where(ExcludedOccurrence.series_id.in_(series))
+    ):
+        excluded.recurrence_id = same_day(excluded.recurrence_id, series[excluded.series_id])
+
+
+@event.listens_for(Session, "after_flush")
+def _note_calendar_changes(session: Session, flush_context) -> None:
+    """Move each owner's calendar_changed on when one of their appointments was written or
+    deleted, or the name or zone their feed shows changed: the feed's Last-Modified. (The
+    session still lists what it flushed; changes made by plain UPDATE or DELETE statements
+    call calendar_changed themselves.)"""
+    owners: set[int] = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Appointment) and (
+            obj not in session.dirty or session.is_modified(obj, include_collections=False)
+        ):
+            owners.add(obj.owner_id)
+        elif isinstance(obj, User) and obj in session.dirty:
+            state = inspect(obj)
+            if any(state.attrs[name].history.has_changes() for name in FEED_ACCOUNT_FIELDS):
+                owners.add(obj.id)
+    if owners:
+        calendar_changed(session, owners)
+
+
+def calendar_changed(session: Session | scoped_session, owner_ids: set[int]) -> None:
+    """Note that these owners' calendars changed now (without a flush: a plain UPDATE)."""
+    session.connection().execute(
+        update(User).where(User.id.in_(owner_ids)).values(calendar_changed=now_utc())
+    )
 
 
 # What decides when a series' next reminder is due.

@@ -49,7 +49,10 @@ def production(monkeypatch, database_url):
     monkeypatch.setenv("SECURITY_PASSWORD_SALT", secrets.token_urlsafe(48))
 
     def build(**settings):
-        return create_app("production", {"SQLALCHEMY_DATABASE_URI": database_url, **settings})
+        return create_app("production", {
+            "SQLALCHEMY_DATABASE_URI": database_url, "SITE_URL": "https://sched.example.org",
+            **settings,
+        })
 
     return build
 
@@ -156,6 +159,9 @@ def test_check_deploy_passes_a_safe_production_setup(production):
     ({"TRUSTED_PROXIES": 2, "UWSGI_SOCKET": None, "UWSGI_HTTP_SOCKET": ":80"},
      "forges X-Forwarded-For"),
     ({"UWSGI_SOCKET": "0.0.0.0:3031"}, "SCHED_SOCKET (0.0.0.0:3031) listens on the network"),
+    # Links in e-mails and the UIDs of every calendar event (issue 19).
+    ({"SITE_URL": "http://127.0.0.1:5000"}, "SITE_URL is not the site's https address"),
+    ({"SITE_URL": "http://sched.example.org"}, "SITE_URL is not the site's https address"),
 ])
 def test_check_deploy_names_each_unsafe_setting_and_fails(production, settings, complaint):
     result = check_deploy(production(**{"TRUSTED_HOSTS": ["sched.example.org"], **settings}))

@@ -41,7 +41,7 @@ from app.scheduling.forms import (
     proposed_times,
     repeat_data,
 )
-from app.scheduling.models import Appointment
+from app.scheduling.models import Appointment, calendar_changed
 from app.scheduling.occurrences import Instance, parse_stamp
 from app.scheduling.recurrence import Occurrence, Recurrence, RuleError, parse_rule, rule_parts
 from app.scheduling.series import SHARED_FIELDS
@@ -439,6 +439,7 @@ def appointment_delete(appointment_id: int):
     )
     if deleted.rowcount != 1:
         abort(404, gone)
+    calendar_changed(db.session, {current_user.id})
     db.session.commit()
     flash(_("Appointment “%(title)s” deleted.", title=title), "success")
     return jsonify(status="OK")

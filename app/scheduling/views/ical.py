@@ -27,7 +27,7 @@ from flask_security import auth_required, current_user
 from icalendar import Calendar
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from werkzeug.http import remove_entity_headers
+from werkzeug.http import is_resource_modified, remove_entity_headers
 
 from app.accounts.models import User
 from app.core.db import MAX_INT, now_utc
@@ -49,7 +49,7 @@ from app.scheduling.forms import (
     import_idempotency_key,
 )
 from app.scheduling.ical import ParsedEvent, build_calendar
-from app.scheduling.models import Appointment, ExcludedOccurrence
+from app.scheduling.models import Appointment, ExcludedOccurrence, calendar_changed
 from app.scheduling.occurrences import rows_between, with_series
 from app.scheduling.views.appointments import APPOINTMENT_ID, get_own_appointment_or_404
 
@@ -97,14 +97,15 @@ def feed(token: str):
     """Send the token's owner's appointments to calendar programs; no login needed.
 
     What the feed holds and how its ETag is made: app/scheduling/feed.py. A program that sends
-    the current ETag back in If-None-Match gets 304, for one query and no calendar built.
+    the current ETag back in If-None-Match, or (without one) a Last-Modified date at least as
+    late in If-Modified-Since, gets 304, for one query and no calendar built.
     """
     found = find_feed(token, today=now_utc().date())
     if found is None:
         abort(404)
     host = uid_host()
     etag = found.etag(host)
-    if request.if_none_match.contains_weak(etag):
+    if not is_resource_modified(request.environ, etag=etag, last_modified=found.stamp):
         response = current_app.response_class(status=304)
         remove_entity_headers(response.headers)
     else:
@@ -121,6 +122,7 @@ def feed(token: str):
         )
         response = ics_response(calendar)
     response.set_etag(etag)
+    response.last_modified = found.stamp
     response.cache_control.private = True
     response.cache_control.max_age = FEED_MAX_AGE
     return response
@@ -248,6 +250,7 @@ def fill_from_event(appointment: Appointment, event: ParsedEvent) -> None:
     if appointment.id is not None:
         db.session.execute(delete(Appointment).filter_by(series_id=appointment.id))
         db.session.execute(delete(ExcludedOccurrence).filter_by(series_id=appointment.id))
+        calendar_changed(db.session, {appointment.owner_id})  # plain DELETEs: no flush hook
     if not event.repeats:
         return
     db.session.flush()  # the series' id, for its exceptions
@@ -318,8 +321,10 @@ def ics_response(calendar: Calendar, download_name: str | None = None):
 
 
 def uid_host() -> str:
-    """The host name that ends every appointment UID: this site's, without a port."""
-    return urlsplit(request.host_url).hostname or "localhost"
+    """The host name that ends every appointment UID (ICAL_UID_DOMAIN): the same whatever
+    name a request came by, or calendar programs would see each appointment twice."""
+    config = current_app.config
+    return config["ICAL_UID_DOMAIN"] or urlsplit(config["SITE_URL"]).hostname or "localhost"
 
 
 def calendar_name(user: User) -> str:
