@@ -72,13 +72,14 @@ def register_blueprints(app: Flask) -> None:
     from app.accounts.ratelimits import init_feed_rate_limit
     from app.accounts.views import bp as accounts_bp
     from app.core.views import bp as core_bp
-    from app.scheduling.views import appointments, calendar, ical
+    from app.scheduling.views import appointments, calendar, ical, search
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(appointments.bp)
     app.register_blueprint(ical.bp)
     app.register_blueprint(calendar.bp)
+    app.register_blueprint(search.bp)
     init_feed_rate_limit(app)  # wraps the feed's view, so it comes once that is registered
 
 
