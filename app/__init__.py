@@ -72,7 +72,7 @@ def register_blueprints(app: Flask) -> None:
     from app.accounts.ratelimits import init_feed_rate_limit
     from app.accounts.views import bp as accounts_bp
     from app.core.views import bp as core_bp
-    from app.scheduling.views import appointments, calendar, ical, search
+    from app.scheduling.views import appointments, calendar, ical, moves, search
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
@@ -80,6 +80,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(ical.bp)
     app.register_blueprint(calendar.bp)
     app.register_blueprint(search.bp)
+    app.register_blueprint(moves.bp)
     init_feed_rate_limit(app)  # wraps the feed's view, so it comes once that is registered
 
 
