@@ -48,6 +48,8 @@ from app.core.timezones import (
 )
 from app.core.validators import LINE_BREAKS_AND_TABS, has_control_characters
 from app.scheduling.models import (
+    CATEGORY_MAX,
+    COLORS,
     DESCRIPTION_MAX,
     ICAL_UID_MAX,
     LOCATION_MAX,
@@ -140,6 +142,8 @@ class ParsedEvent:
     changes: list[ParsedEvent] = field(default_factory=list)
     reminder_minutes: int | None = None
     notes: list[LazyString | str] = field(default_factory=list)
+    category: str = ""
+    color: str = ""
 
     @property
     def repeats(self) -> bool:
@@ -165,6 +169,8 @@ class ParsedEvent:
             "rrule": self.rule,
             "series_timezone": self.series_timezone,
             "reminder_minutes": self.reminder_minutes,
+            "category": self.category,
+            "color": self.color,
         }
 
     def to_dict(self) -> dict:
@@ -187,6 +193,8 @@ class ParsedEvent:
             "changes": [change.to_dict() for change in self.changes],
             "reminder_minutes": self.reminder_minutes,
             "notes": [str(note) for note in self.notes],
+            "category": self.category,
+            "color": self.color,
         }
 
     @classmethod
@@ -261,6 +269,10 @@ def appointment_event(
         # Each saved change counts one (the version starts at 1): programs keep the latest.
         sequence=appointment.version - 1,
     )
+    if appointment.category:
+        event.add("CATEGORIES", [appointment.category])
+    if appointment.color:
+        event.add("COLOR", appointment.color)
     if appointment.reminder_minutes is not None:
         event.add_component(reminder_alarm(appointment))
     if appointment.is_series:
@@ -668,6 +680,8 @@ def _read_event(event: Event, clocks: _Clocks, zones: _FileZones) -> ParsedEvent
         location=_one_line(_text(event, "LOCATION")),
         description=_text(event, "DESCRIPTION"),
         uid=_text(event, "UID")[:ICAL_UID_MAX],
+        category=_category(event),
+        color=_color(event),
     )
     _fit_title(parsed)
     try:
@@ -684,6 +698,22 @@ def _read_event(event: Event, clocks: _Clocks, zones: _FileZones) -> ParsedEvent
     except _Skip as skip:
         parsed.problem = skip.args[0]
     return parsed
+
+
+def _category(event: Event) -> str:
+    """The event's first category (CATEGORIES), on one line and cut to fit; "" if none."""
+    for prop in _as_list(event.get("CATEGORIES")):
+        for name in getattr(prop, "cats", ()):
+            text = _one_line(str(name)).replace("\\,", ",")
+            if text and not has_control_characters(text):
+                return text[:CATEGORY_MAX]
+    return ""
+
+
+def _color(event: Event) -> str:
+    """The event's colour (COLOR, a CSS name) if it is one sched offers; "" otherwise."""
+    name = _text(event, "COLOR").strip().lower()
+    return name if name in COLORS else ""
 
 
 def _fit_title(parsed: ParsedEvent) -> None:

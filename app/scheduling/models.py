@@ -43,6 +43,10 @@ DESCRIPTION_MAX = 10_000
 # secrets.token_urlsafe(16): 22 characters.
 IDEMPOTENCY_KEY_LENGTH = 22
 ICAL_UID_MAX = 255
+CATEGORY_MAX = 64
+# The colours an appointment can have, by their CSS names (which iCalendar's COLOR uses too,
+# RFC 7986); "" is none, the calendar's own.
+COLORS = ("royalblue", "seagreen", "firebrick", "darkorange", "rebeccapurple", "teal", "slategray")
 # An all-day appointment reaches past its stored times to the ends of its local days (25 hours
 # at most, more if the owner has moved zones since); look this much further on either side.
 ALL_DAY_REACH = timedelta(days=2)
@@ -96,6 +100,9 @@ class Appointment(Model):
     all_day: Mapped[bool] = mapped_column(default=False)
     location: Mapped[str] = mapped_column(String(LOCATION_MAX), default="")
     description: Mapped[str] = mapped_column(Text, default="")
+    # What it is, in the owner's words ("Work"), and its colour in every view (one of COLORS).
+    category: Mapped[str] = mapped_column(String(CATEGORY_MAX), default="", server_default="")
+    color: Mapped[str] = mapped_column(String(16), default="", server_default="")
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     modified: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
     # An e-mail this many minutes before the start (None: none); remind_at follows from it.

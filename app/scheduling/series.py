@@ -38,7 +38,15 @@ from app.scheduling.recurrence import (
 
 SECOND = timedelta(seconds=1)
 # The columns an occurrence takes from its series, and an exception may change.
-SHARED_FIELDS = ("title", "location", "description", "all_day", "reminder_minutes")
+SHARED_FIELDS = (
+    "title",
+    "location",
+    "description",
+    "all_day",
+    "reminder_minutes",
+    "category",
+    "color",
+)
 
 
 def _recurrence(series: Appointment) -> Recurrence:
