@@ -72,6 +72,7 @@ class Instance:
 
     __slots__ = (
         "all_day",
+        "color",
         "end",
         "id",
         "location",
@@ -93,6 +94,7 @@ class Instance:
         series_id: int | None = None,
         recurrence_id: datetime | None = None,
         planned: bool = False,
+        color: str = "",
     ) -> None:
         self.id = id
         self.title = title
@@ -104,6 +106,7 @@ class Instance:
         self.recurrence_id = recurrence_id
         # An occurrence as its series plans it (not an exception).
         self.planned = planned
+        self.color = color
 
     @classmethod
     def of(cls, stored: Stored) -> Instance:
@@ -118,6 +121,7 @@ class Instance:
             stored.end,
             stored.id if stored.rrule is not None else stored.series_id,
             stored.recurrence_id,
+            color=stored.color,
         )
 
     @classmethod
@@ -129,8 +133,9 @@ class Instance:
     def all_occurring(cls, series: Stored, occurrences: Iterable[Occurrence]) -> list[Instance]:
         """occurring() of many, the series read once."""
         id, title, location, all_day = series.id, series.title, series.location, series.all_day
+        color = series.color
         return [
-            cls(id, title, location, all_day, one.start, one.end, id, one.start, planned=True)
+            cls(id, title, location, all_day, one.start, one.end, id, one.start, True, color)
             for one in occurrences
         ]
 
@@ -176,6 +181,7 @@ SHOWN_COLUMNS = tuple(
         Appointment.end,
         Appointment.all_day,
         Appointment.location,
+        Appointment.color,
         Appointment.rrule,
         Appointment.series_timezone,
         Appointment.series_id,
@@ -282,14 +288,24 @@ def instances_between(
     replaced: set[tuple[int, datetime]] = set()
     for row in _shown_between(owner, start, end):
         # As SHOWN_COLUMNS are: unpacked, a row's values cost less than by name.
-        id, title, first, last, all_day, location, rrule, _, series_id, recurrence_id = row
+        id, title, first, last, all_day, location, color, rrule, _, series_id, recurrence_id = row
         if series_id is not None:
             replaced.add((series_id, recurrence_id))
         if id is None:
             continue
         if rrule is None:
             shown.append(
-                Instance(id, title, location, all_day, first, last, series_id, recurrence_id)
+                Instance(
+                    id,
+                    title,
+                    location,
+                    all_day,
+                    first,
+                    last,
+                    series_id,
+                    recurrence_id,
+                    color=color,
+                )
             )
         else:
             series.append(row)
