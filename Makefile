@@ -41,12 +41,15 @@ run: install instance/secrets.json translations migrate
 # on either database; those marked each_database run on PostgreSQL too (tests/conftest.py).
 # The two runs go side by side, one per core; the PostgreSQL run's report follows SQLite's, and
 # the target fails if either run does.
+# The browser tests' screenshots of every view, desktop and phone, land in tests/e2e/screenshots/
+# (CI keeps them as artifacts; git ignores them).
+E2E_SCREENSHOT_DIR ?= $(CURDIR)/tests/e2e/screenshots
 test: install system-packages node-packages translations
 	SCHED_CONFIG=testing $(FLASK) translate check
 	@log=$$(mktemp); \
 	$(WITH_POSTGRESQL) $(BIN)/python -m pytest $(PYTEST_ARGS) > $$log 2>&1 & postgresql=$$!; \
 	echo "--- SQLite (the PostgreSQL run's report follows) ---"; \
-	$(BIN)/python -m pytest $(PYTEST_ARGS); sqlite=$$?; \
+	E2E_SCREENSHOT_DIR=$(E2E_SCREENSHOT_DIR) $(BIN)/python -m pytest $(PYTEST_ARGS); sqlite=$$?; \
 	wait $$postgresql; postgresql=$$?; \
 	echo "--- PostgreSQL ---"; cat $$log; rm -f $$log; \
 	[ $$sqlite -eq 0 ] && [ $$postgresql -eq 0 ]

@@ -16,10 +16,13 @@ from flask_security import (
 from app.accounts.forms import (
     ChangeOwnPasswordForm,
     ConfirmRequestForm,
+    LogInForm,
+    NewPasswordForm,
     ReauthenticateForm,
     RegisterForm,
     ResetRequestForm,
 )
+from app.accounts.messages import use_sched_messages
 from app.accounts.models import Role, User
 from app.extensions import db, security
 
@@ -59,10 +62,13 @@ def init_security(app: Flask) -> None:
     from app.accounts.ratelimits import init_rate_limits
     from app.accounts.sessions import init_sessions
 
+    use_sched_messages(app)
     security.init_app(
         app,
         user_datastore,
+        login_form=LogInForm,
         register_form=RegisterForm,
+        reset_password_form=NewPasswordForm,
         forgot_password_form=ResetRequestForm,
         send_confirmation_form=ConfirmRequestForm,
         verify_form=ReauthenticateForm,

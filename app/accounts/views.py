@@ -1,8 +1,8 @@
-"""The profile page: name, language and time zone."""
+"""The profile page: name, language and time zone, and the calendar subscription address."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_security import auth_required, current_user
 
@@ -21,4 +21,6 @@ def profile():
         db.session.commit()
         flash(_("Your profile has been saved."), "success")
         return redirect(url_for("accounts.profile"))
-    return render_template("accounts/profile.html", form=form)
+    # A new subscription address breaks every subscription to the current one: asked first.
+    confirming = request.args.get("confirm") == "new-address"
+    return render_template("accounts/profile.html", form=form, confirming_new_address=confirming)

@@ -6,7 +6,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import cast
+from typing import Any, cast
 
 from flask import current_app
 from flask_babel import get_locale
@@ -43,6 +43,8 @@ from app.core.timezones import (
 from app.core.validators import NoControlCharacters, strip_whitespace
 from app.scheduling.ical import ICalendarError, ParsedEvent, parse_ics
 from app.scheduling.models import (
+    CATEGORY_MAX,
+    COLORS,
     DESCRIPTION_MAX,
     IDEMPOTENCY_KEY_LENGTH,
     LOCATION_MAX,
@@ -66,6 +68,9 @@ from app.scheduling.recurrence import (
 from app.scheduling.summary import describe
 
 PROPOSED_START_FORMAT = "%Y-%m-%dT%H:%M"
+# What a date input sends: an all-day appointment's first or last day.
+DAY_FORMAT = "%Y-%m-%d"
+DAY_VALUE = re.compile(r"\d{4}-\d{2}-\d{2}")
 PROPOSED_DURATION = timedelta(hours=1)
 # What a create form's one-time key looks like (secrets.token_urlsafe).
 IDEMPOTENCY_KEY = re.compile(rf"[A-Za-z0-9_-]{{{IDEMPOTENCY_KEY_LENGTH}}}")
@@ -102,6 +107,62 @@ class VersionField(HiddenField):
 
     def populate_obj(self, obj, name) -> None:
         pass
+
+
+class StartOrEndField(LocalDateTimeField):
+    """An appointment's start or end: a date and time on the user's clock, or, all day, a
+    date alone (its data the start of that day).
+
+    It shows as a date input while ``date_only`` is set (by the form, for an all-day
+    appointment), else as a date and time; app.js switches it when "All day" changes.
+    """
+
+    data: Any  # as WTForms' fields have it: a validated form's is an aware datetime
+    date_only = False
+    # How the value came: True, a date alone; False, a date and time; None, not from the
+    # request (the appointment's own, or a calendar link's: all day, days already).
+    sent_a_day: bool | None = None
+
+    def process_formdata(self, valuelist) -> None:
+        self.sent_a_day = bool(valuelist) and DAY_VALUE.fullmatch(valuelist[0]) is not None
+        if not self.sent_a_day:
+            super().process_formdata(valuelist)
+            return
+        try:
+            day = datetime.strptime(valuelist[0], DAY_FORMAT).date()
+        except ValueError:
+            self.data = None
+            raise ValueError(self.invalid_value_message) from None
+        zone = user_timezone()
+        # Past a gap the clocks skip at midnight (the day's first moment), which is real.
+        self.data = local_midnight(day, zone).astimezone(UTC).astimezone(zone)
+
+    def _value(self) -> str:
+        if self.data is None:
+            return super()._value()  # what was sent, if it could not be read
+        local = self.data.astimezone(user_timezone())
+        return local.strftime(DAY_FORMAT if self.date_only else PROPOSED_START_FORMAT)
+
+    def __call__(self, **kwargs):
+        kwargs.setdefault("type", "date" if self.date_only else "datetime-local")
+        return super().__call__(**kwargs)
+
+
+def all_day_span(start: datetime, end: datetime, end_is_a_day: bool) -> tuple[datetime, datetime]:
+    """Return the midnights of an all-day appointment's first and last day (both included),
+    from the start and end on the user's clock.
+
+    An end at midnight after the start's day closes the day before it, as it does for a timed
+    appointment (and in iCalendar): Monday 00:00 to Tuesday 00:00 is Monday alone. An end
+    that is a date alone is the last day itself.
+    """
+    first, last = start.date(), end.date()
+    if not end_is_a_day and end.time() == time.min and last > first:
+        last -= timedelta(days=1)
+    return (
+        local_midnight(first, cast(tzinfo, start.tzinfo)),
+        local_midnight(last, cast(tzinfo, end.tzinfo)),
+    )
 
 
 # --- Repeats: the form's fields for a series' rule (app/scheduling/recurrence.py) ------------
@@ -328,6 +389,17 @@ def until_value(last_day: date, start: datetime, all_day: bool) -> str:
     return end_of_day.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
+# The colours offered, by the CSS names they are kept as (models.COLORS), and none.
+COLOR_CHOICES = [
+    ("", _l("None")),
+    *zip(
+        COLORS,
+        (_l("Blue"), _l("Green"), _l("Red"), _l("Orange"), _l("Purple"), _l("Teal"), _l("Grey")),
+        strict=True,
+    ),
+]
+
+
 class AppointmentForm(RepeatFields, FlaskForm):
     title = StringField(
         _l("Title"),
@@ -338,14 +410,22 @@ class AppointmentForm(RepeatFields, FlaskForm):
             NoControlCharacters(),
         ],
     )
-    start = LocalDateTimeField(_l("Start"))
-    end = LocalDateTimeField(_l("End"))
-    all_day = BooleanField(_l("All day"))
+    # app.js turns the start and end into dates alone while "All day" is ticked.
+    start = StartOrEndField(_l("Start"), render_kw={"data-day-or-time": ""})
+    end = StartOrEndField(_l("End"), render_kw={"data-day-or-time": ""})
+    all_day = BooleanField(_l("All day"), render_kw={"data-all-day": ""})
     location = StringField(
         _l("Location"),
         filters=[strip_whitespace],
         validators=[Length(max=LOCATION_MAX), NoControlCharacters()],
     )
+    category = StringField(
+        _l("Category"),
+        filters=[strip_whitespace],
+        validators=[Length(max=CATEGORY_MAX), NoControlCharacters()],
+        render_kw={"placeholder": _l("Work, family, …")},
+    )
+    color = SelectField(_l("Colour"), choices=lambda: COLOR_CHOICES, default="")
     description = TextAreaField(
         _l("Description"),
         validators=[Length(max=DESCRIPTION_MAX), NoControlCharacters(multiline=True)],
@@ -353,13 +433,42 @@ class AppointmentForm(RepeatFields, FlaskForm):
     reminder_minutes = ReminderField(_l("Reminder e-mail"))
     confirm_overlap = ConfirmButton(_l("Save anyway"))
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self._start_and_end():
+            field.date_only = bool(self.all_day.data)
+
+    def _start_and_end(self) -> tuple[StartOrEndField, StartOrEndField]:
+        return self.start, self.end
+
+    def _as_days(self) -> None:
+        """Make the start and end an all-day appointment's first and last day (idempotent)."""
+        start, end = self._start_and_end()
+        if start.data is not None and end.data is not None:
+            start.data, end.data = all_day_span(start.data, end.data, end.sent_a_day is not False)
+            start.sent_a_day = end.sent_a_day = True
+        start.date_only = end.date_only = True
+
     def validate(self, extra_validators=None) -> bool:
-        if not super().validate(extra_validators):
-            return False
+        valid = super().validate(extra_validators) and self._whole_days_or_times()
+        # Shown again as the fields now read: days for an all-day appointment, else times.
+        if self.all_day.data:
+            self._as_days()
+        else:
+            for field in self._start_and_end():
+                field.date_only = False
+        return valid
+
+    def _whole_days_or_times(self) -> bool:
         if self.all_day.data:
             # An all-day appointment covers whole days on the user's clock.
-            self.start.data = _start_of_day(self.start.data)
-            self.end.data = _start_of_day(self.end.data)
+            self._as_days()
+        else:
+            for field in self._start_and_end():
+                if field.sent_a_day:
+                    field.errors.append(_l("Enter a time as well, or choose “All day”."))
+            if self.start.errors or self.end.errors:
+                return False
         if self.end.data < self.start.data:
             self.end.errors.append(_l("The end must not be before the start."))
             return False

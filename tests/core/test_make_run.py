@@ -41,6 +41,20 @@ def fresh_checkout(target: Path) -> Path:
     return target
 
 
+def uwsgi_environment(session: int) -> dict[str, str]:
+    """The environment of a uWSGI process that `make run` (leading ``session``) started."""
+    for process in Path("/proc").iterdir():
+        try:
+            name, fields = (process / "stat").read_text().split("(", 1)[1].rsplit(")", 1)
+            if name != "uwsgi" or int(fields.split()[3]) != session:  # state ppid pgrp session
+                continue
+            environ = (process / "environ").read_bytes().decode()
+        except (OSError, ValueError, IndexError):
+            continue  # not a process, or gone meanwhile
+        return dict(item.split("=", 1) for item in environ.split("\0") if "=" in item)
+    raise AssertionError("no uWSGI process of `make run` found")
+
+
 def test_make_run_serves_the_demo_on_the_port_asked_for(tmp_path):
     checkout = fresh_checkout(tmp_path / "sched")
     port = free_port()
@@ -77,6 +91,8 @@ def test_make_run_serves_the_demo_on_the_port_asked_for(tmp_path):
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.url.endswith("/appointments/")  # logged in, past the login page
         assert not (checkout / "instance").stat().st_mode & 0o077
+        # Links in e-mails sent outside a request (reminders) go where it serves.
+        assert uwsgi_environment(process.pid)["SCHED_SITE_URL"] == f"http://127.0.0.1:{port}"
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:

@@ -340,6 +340,8 @@ def check_user_pages(audit: Audit, data: Data, ics_path: Path) -> None:
     audit.visit("calendar agenda", "/calendar/agenda/?start=2026-05-01")
     audit.visit("calendar agenda, past", "/calendar/agenda/?start=2026-06-01&past=1")
     audit.visit("appointment list", "/appointments/")
+    audit.visit("search", "/search/?q=a")
+    audit.visit("search, nothing found", "/search/?q=nothing-holds-this")
     audit.visit("appointment detail", detail)
     audit.visit("appointment edit", f"{detail}edit/")
     occurrence = f"/appointments/{data.series_id}/?occurrence=20260507T070000Z"

@@ -4,7 +4,8 @@ tests)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 
 import pytest
 import vobject
@@ -12,7 +13,8 @@ import vobject
 from app.extensions import db
 from tests.scheduling.test_import_fidelity import imported, rows
 from tests.scheduling.test_ical import ics
-from tests.support.factories import make_appointment, make_feed_token
+from tests.support.browser import page
+from tests.support.factories import appointment_form, make_appointment, make_feed_token
 from tests.support.zones import UTC
 
 
@@ -53,3 +55,47 @@ def test_an_export_imported_again_keeps_category_and_colour(logged_in, user):
     assert "updated" in done
     (stored,) = rows()
     assert (stored.category, stored.color) == ("Work", "firebrick")
+
+
+# ----------------------------------------------------------------------------------------------
+# The form and the views
+# ----------------------------------------------------------------------------------------------
+
+
+def test_the_form_keeps_a_category_and_a_colour_and_every_view_shows_it(logged_in, user):
+    created = logged_in.submit("/appointments/create/", appointment_form(
+        title="Review", start="2026-05-06T10:00", end="2026-05-06T11:00",
+        category="Work <b>", color="teal",
+    ))
+    assert created.status_code == 302, created.get_data(as_text=True)
+    (stored,) = rows()
+    assert (stored.category, stored.color) == ("Work <b>", "teal")
+    detail = page(logged_in, f"/appointments/{stored.id}/")
+    assert "Work &lt;b&gt;" in detail and "Teal" in detail
+    for url in ("/calendar/month/2026/5/", "/calendar/week/2026/5/4/", "/calendar/day/2026/5/6/",
+                "/calendar/agenda/?start=2026-05-04"):
+        html = page(logged_in, url)
+        assert re.search(r'class="[^"]*\bcolor-teal\b[^"]*"[^>]*>.*?Review', html, re.S), url
+
+
+def test_an_occurrence_of_a_coloured_series_has_its_colour(logged_in, user):
+    start = datetime(2026, 5, 4, 9, tzinfo=UTC)
+    make_appointment(user, title="Standup", start=start, end=start + timedelta(minutes=30),
+                     rrule="FREQ=DAILY;COUNT=5", series_timezone="UTC", color="firebrick")
+    html = page(logged_in, "/calendar/week/2026/5/4/")
+    assert html.count("color-firebrick") >= 5
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"color": "hotpink"}, "color"),
+    ({"color": '" onmouseover="x'}, "color"),
+    ({"category": "x" * 65}, "category"),
+    ({"category": "tab\x07bell"}, "category"),
+])
+def test_a_colour_or_category_sched_does_not_keep_is_refused_next_to_the_field(
+    logged_in, user, changes, field
+):
+    response = logged_in.submit("/appointments/create/", appointment_form(**changes))
+    assert response.status_code == 400
+    assert f'id="{field}-errors"' in response.get_data(as_text=True)
+    assert rows() == []

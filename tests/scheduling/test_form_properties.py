@@ -134,8 +134,12 @@ def expected_appointment(zone_name: str, data: dict) -> dict | None:
     if start is None or end is None:
         return None
     if "all_day" in data:
+        # Whole days; an end at midnight after the first day closes the day before.
+        last = end.date()
+        if end.time() == time.min and last > start.date():
+            last -= timedelta(days=1)
         start = datetime.combine(start.date(), time.min, tzinfo=zone)
-        end = datetime.combine(end.date(), time.min, tzinfo=zone)
+        end = datetime.combine(last, time.min, tzinfo=zone)
     start, end = start.astimezone(UTC), end.astimezone(UTC)
     if end < start:
         return None

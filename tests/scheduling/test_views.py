@@ -260,8 +260,10 @@ def test_calendar_link_for_a_day_prefills_an_all_day_appointment(logged_in):
     html = logged_in.get("/appointments/create/?start=2026-05-04T00:00&all_day=1").get_data(
         as_text=True
     )
-    assert input_value(html, "start") == "2026-05-04T00:00"
-    assert input_value(html, "end") == "2026-05-04T00:00"
+    # All day: the day alone, in date inputs.
+    assert input_value(html, "start") == "2026-05-04"
+    assert input_value(html, "end") == "2026-05-04"
+    assert 'type="date"' in html
     assert is_checked(html, "all_day")
 
 

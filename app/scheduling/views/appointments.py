@@ -31,6 +31,7 @@ from app.core.timezones import UTC
 from app.extensions import db
 from app.scheduling import series as series_changes
 from app.scheduling.forms import (
+    COLOR_CHOICES,
     DELETED_MEANWHILE,
     EDIT_CONFLICT,
     KEEP_RULE,
@@ -193,6 +194,7 @@ def appointment_detail(appointment_id: int):
         instance=opened.instance,
         series=opened.series,
         summary=_summary(opened.series),
+        color_names=dict(COLOR_CHOICES),
     )
 
 

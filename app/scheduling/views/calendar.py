@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.dates import format_interval, format_skeleton
 from flask import Blueprint, abort, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_security import auth_required, current_user
 from markupsafe import Markup
@@ -26,6 +26,7 @@ from app.core.timezones import (
     user_timezone,
 )
 from app.scheduling import calendar as cal
+from app.scheduling.models import COLORS
 from app.scheduling.occurrences import Instance, instances_between, upcoming
 from app.scheduling.occurrences import past as past_instances
 
@@ -39,6 +40,9 @@ MONTH_ENTRIES_SHOWN = 3
 AGENDA_PER_PAGE = 25
 AGENDA_MAX_PAGE = 10_000
 AGENDA_EXPORT_SPAN = timedelta(days=90)
+# The time grid opens at the start of the working day, or at an earlier appointment.
+SLOTS_PER_HOUR = 60 // cal.SLOT_MINUTES
+WORKDAY_START_SLOT = 8 * SLOTS_PER_HOUR
 
 NEW_APPOINTMENT_ON = _l("New appointment on %(day)s")
 NEW_APPOINTMENT_AT = _l("New appointment at %(time)s")
@@ -54,6 +58,16 @@ MORE = _l("+%(count)d more")
 YEARS_COVERED = _l("The calendar covers the years %(min)d to %(max)d.", min=MIN_YEAR, max=MAX_YEAR)
 NO_SUCH_DATE = _l("There is no such date in the calendar.")
 DATE_FORMAT = _l("Give the date as YYYY-MM-DD, for example %(example)s.", example="2026-05-01")
+# The keys app/static/js/calendar.js answers to, and what they do: the letters are the same in
+# every language, the name of a key is not.
+SHORTCUTS = [
+    (("t",), _l("Go to today")),
+    (("n",), _l("Go to the next period")),
+    (("p",), _l("Go to the previous period")),
+    (("←", "→", "↑", "↓"), _l("In the month: move to another day")),
+    ((_l("Enter"),), _l("In the month: open the day")),
+    (("?",), _l("Show these shortcuts")),
+]
 
 
 @dataclass
@@ -64,6 +78,7 @@ class Viewer:
     locale: Locale
     locale_id: str
     first_weekday: int
+    now: datetime
     today: date
     # Translated once per page, then filled in for each of its many days and hours.
     new_on: str = ""
@@ -72,6 +87,7 @@ class Viewer:
     repeats: str = ""
     more: str = ""
     day_prefix: str = ""
+    week_prefix: str = ""
     appointment_prefix: str = ""
     create_url: str = ""
 
@@ -79,18 +95,21 @@ class Viewer:
     def current(cls) -> Viewer:
         tz = user_timezone()
         locale = get_locale()
+        now = datetime.now(tz)
         return cls(
             tz=tz,
             locale=locale,
             locale_id=str(locale),
             first_weekday=cal.first_weekday(locale.language, str(tz)),
-            today=datetime.now(tz).date(),
+            now=now,
+            today=now.date(),
             new_on=str(NEW_APPOINTMENT_ON),
             new_at=str(NEW_APPOINTMENT_AT),
             all_day=str(ALL_DAY),
             repeats=str(REPEATS),
             more=str(MORE),
             day_prefix=url_for("calendar.index") + "day/",
+            week_prefix=url_for("calendar.index") + "week/",
             appointment_prefix=url_for("scheduling.appointment_list"),
             create_url=url_for("scheduling.appointment_create"),
         )
@@ -99,11 +118,30 @@ class Viewer:
         """The day view's URL, built without url_for: the month grid needs it for 42 days."""
         return f"{self.day_prefix}{day.year}/{day.month}/{day.day}/"
 
+    def week_url(self, day: date) -> str:
+        """The week view's URL around a day, built as day_url."""
+        return f"{self.week_prefix}{day.year}/{day.month}/{day.day}/"
+
+    def count(self, number: int) -> str:
+        """Say how many appointments a day has, translated once per number on a page."""
+        if number not in self._counts:
+            self._counts[number] = ngettext("%(num)d appointment", "%(num)d appointments", number)
+        return self._counts[number]
+
+    @functools.cached_property
+    def _counts(self) -> dict[int, str]:
+        return {}
+
     def href(self, instance: Instance) -> str:
         """An appointment's or occurrence's page, built without url_for, as day_url."""
         link = instance.link
         url = f"{self.appointment_prefix}{link['appointment_id']}/"
         return f"{url}?occurrence={link['occurrence']}" if "occurrence" in link else url
+
+    @staticmethod
+    def color(instance: Instance) -> str:
+        """The classes that give an appointment its colour (" color-teal"); "" for none."""
+        return f" color-{instance.color}" if instance.color in COLORS else ""
 
     def mark(self, instance: Instance) -> Markup:
         """The sign of an occurrence of a series ("↻", read out as "(repeats)"); "" for the
@@ -149,6 +187,7 @@ class Line:
     title: str
     whole_day: bool
     mark: Markup
+    color: str = ""  # its colour's classes, with a space in front
 
 
 def lines(viewer: Viewer, entries: list[cal.Entry], day: date) -> list[Line]:
@@ -160,6 +199,7 @@ def lines(viewer: Viewer, entries: list[cal.Entry], day: date) -> list[Line]:
             entry.appointment.title,
             entry.whole_day,
             viewer.mark(entry.appointment),
+            viewer.color(entry.appointment),
         )
         for entry in entries
     ]
@@ -177,6 +217,9 @@ class MonthDay:
     new_here: str
     lines: list[Line]
     more: str
+    # What a phone shows instead of the lines: how many, and that number said in words.
+    count: int
+    count_label: str
 
     @classmethod
     def of(cls, day: date, entries: list[cal.Entry], viewer: Viewer) -> MonthDay:
@@ -190,7 +233,64 @@ class MonthDay:
             new_here=viewer.new_on % {"day": name},
             lines=lines(viewer, entries[:MONTH_ENTRIES_SHOWN], day),
             more=viewer.more % {"count": hidden} if hidden > 0 else "",
+            count=len(entries),
+            count_label=viewer.count(len(entries)) if entries else "",
         )
+
+
+@dataclass(slots=True)
+class MiniDay:
+    """A day of the small month beside the week and day views: a link to its week or day."""
+
+    number: int
+    url: str
+    name: str
+    css: str
+    today: bool
+
+
+def mini_month(viewer: Viewer, view: str, anchor: date, shown: list[date]) -> dict[str, Any]:
+    """The small month grid around ``anchor`` to jump with, its days linking to the view's
+    own kind (a week, or a day); the days on the page marked."""
+    first = anchor.replace(day=1)
+    link = viewer.week_url if view == "week" else viewer.day_url
+    weeks = cal.month_grid(first.year, first.month, viewer.first_weekday)
+    on_page = set(shown)
+    return {
+        "title": viewer.format("yMMMM", first),
+        "url": view_url("month", first),
+        # The months before and after, named (a link called "Next" is the navigation's).
+        "previous": (
+            view_url(view, cal.add_months(anchor, -1)),
+            viewer.format("yMMMM", cal.add_months(first, -1)),
+        ),
+        "next": (
+            view_url(view, cal.add_months(anchor, 1)),
+            viewer.format("yMMMM", cal.add_months(first, 1)),
+        ),
+        "headings": weekday_names(viewer, weeks[0], "short"),
+        "weeks": [
+            [
+                MiniDay(
+                    day.day,
+                    link(day),
+                    viewer.long_date(day),
+                    " ".join(
+                        name
+                        for name, applies in (
+                            ("other-month", day.month != first.month),
+                            ("shown", day in on_page),
+                            ("today", day == viewer.today),
+                        )
+                        if applies
+                    ),
+                    day == viewer.today,
+                )
+                for day in week
+            ]
+            for week in weeks
+        ],
+    }
 
 
 def entries_between(viewer: Viewer, days: list[date]) -> dict[date, list[cal.Entry]]:
@@ -261,14 +361,20 @@ def render_view(
         today_url=view_url(view, viewer.today),
         create_url=viewer.create_url,
         export_url=url_for("ical.export_range", **export_range),
+        shortcuts=SHORTCUTS,
         **context,
     )
 
 
 def weekday_headings(viewer: Viewer, days: list[date]) -> list[tuple[str, str]]:
     """(full name, short name) of each weekday, in the viewer's language."""
+    return weekday_names(viewer, days, "abbreviated")
+
+
+def weekday_names(viewer: Viewer, days: list[date], short: str) -> list[tuple[str, str]]:
+    """(full name, name of the width ``short``: "abbreviated", "short") of each weekday."""
     names = viewer.locale.days["format"]
-    return [(names["wide"][day.weekday()], names["abbreviated"][day.weekday()]) for day in days]
+    return [(names["wide"][day.weekday()], names[short][day.weekday()]) for day in days]
 
 
 @bp.route("/")
@@ -292,19 +398,22 @@ def jump():
 @bp.route(f"/month/{YEAR}/{MONTH}/")
 @auth_required()
 def month(year: int, month: int):
-    anchor = day_or_404(year, month, 1)
+    first = day_or_404(year, month, 1)
     viewer = Viewer.current()
     weeks = cal.month_grid(year, month, viewer.first_weekday)
     by_day = entries_between(viewer, [day for week in weeks for day in week])
+    # The day in view, which the other views open on: today in this month, else the 1st.
+    today = viewer.today
+    anchor = today if (today.year, today.month) == (year, month) else first
     return render_view(
         "calendar_month.html",
         "month",
         anchor,
-        previous=cal.add_months(anchor, -1),
-        following=cal.add_months(anchor, 1),
-        title=viewer.format("yMMMM", anchor),
+        previous=cal.add_months(first, -1),
+        following=cal.add_months(first, 1),
+        title=viewer.format("yMMMM", first),
         viewer=viewer,
-        exported=(anchor, cal.add_months(anchor, 1) - cal.DAY),
+        exported=(first, cal.add_months(first, 1) - cal.DAY),
         weeks=[[MonthDay.of(day, by_day[day], viewer) for day in week] for week in weeks],
         headings=weekday_headings(viewer, weeks[0]),
     )
@@ -327,7 +436,8 @@ def week(year: int, month: int, day: int):
         title=title,
         viewer=viewer,
         exported=(days[0], days[-1]),
-        **time_grid(viewer, days, by_day),
+        mini=mini_month(viewer, "week", anchor, days),
+        **time_grid(viewer, days, by_day, listed=True),
     )
 
 
@@ -347,15 +457,17 @@ def day(year: int, month: int, day: int):
         title=viewer.long_date(anchor),
         viewer=viewer,
         exported=(anchor, anchor),
-        **time_grid(viewer, days, by_day),
+        mini=mini_month(viewer, "day", anchor, days),
+        **time_grid(viewer, days, by_day, listed=False),
     )
 
 
-def boxes(viewer: Viewer, entries: list[cal.Entry]) -> list[tuple[str, Line]]:
+def boxes(viewer: Viewer, placed: list[cal.Placed]) -> list[tuple[str, Line]]:
     """A day's timed entries on its time grid: each box's classes (its place) and line."""
     return [
         (
-            f"event t{box.top} h{box.height} c{box.column}of{box.columns}",
+            f"event t{box.top} h{box.height} c{box.column}of{box.columns}"
+            f"{viewer.color(box.entry.appointment)}",
             Line(
                 viewer.href(box.entry.appointment),
                 f"{viewer.time(box.entry.local_start)}–{viewer.time(box.entry.local_end)}",
@@ -364,29 +476,40 @@ def boxes(viewer: Viewer, entries: list[cal.Entry]) -> list[tuple[str, Line]]:
                 viewer.mark(box.entry.appointment),
             ),
         )
-        for box in cal.layout_day(entries)
+        for box in placed
     ]
 
 
+def all_day_row(viewer: Viewer, entries: list[cal.Entry], day: date) -> list[Line]:
+    """A day's lines in the all-day row; there an all-day appointment needs no "All day"."""
+    whole = [entry for entry in entries if entry.whole_day]
+    row = lines(viewer, whole, day)
+    for line, entry in zip(row, whole, strict=True):
+        if entry.appointment.all_day:
+            line.time = ""
+    return row
+
+
 def time_grid(
-    viewer: Viewer, days: list[date], by_day: dict[date, list[cal.Entry]]
+    viewer: Viewer, days: list[date], by_day: dict[date, list[cal.Entry]], listed: bool
 ) -> dict[str, Any]:
     """What the week and day views print: per day, the all-day row, the boxes of the time
-    grid and, for phones, the list; the hours, once for every day."""
+    grid and, for phones, the list (``listed``); the hours, once for every day; where the
+    grid opens and where the line of the present moment goes."""
     hours = [viewer.time(datetime(2000, 1, 1, hour)) for hour in range(24)]
     labels = [viewer.new_at % {"time": hour} for hour in hours]
+    placed = {day: cal.layout_day(by_day[day]) for day in days}
+    now = viewer.now
+    now_minute = now.hour * 60 + now.minute
     return {
         "days": days,
         "headings": weekday_headings(viewer, days),
-        "whole_days": {
-            day: lines(viewer, [entry for entry in by_day[day] if entry.whole_day], day)
-            for day in days
-        },
-        "boxes": {day: boxes(viewer, by_day[day]) for day in days},
-        "listed": {day: lines(viewer, by_day[day], day) for day in days},
+        "whole_days": {day: all_day_row(viewer, by_day[day], day) for day in days},
+        "boxes": {day: boxes(viewer, placed[day]) for day in days},
+        "listed": {day: lines(viewer, by_day[day], day) for day in days} if listed else {},
         "hours": hours,
         # Each hour's slot, for each day: the new appointment it proposes, and what it says to
-        # a screen reader.
+        # a screen reader. calendar.js adds a link for each quarter hour, for the mouse.
         "slots": {
             day: [
                 (f"{viewer.create_url}?start={day.isoformat()}T{hour:02d}:00", label)
@@ -394,6 +517,18 @@ def time_grid(
             ]
             for day in days
         },
+        # The hour of the first appointment, when it is earlier than the working day.
+        "scroll_slot": min(
+            [WORKDAY_START_SLOT]
+            + [
+                day_boxes[0].top - day_boxes[0].top % SLOTS_PER_HOUR
+                for day_boxes in placed.values()
+                if day_boxes
+            ]
+        ),
+        "now_day": now.date(),
+        "now_minute": now_minute,
+        "now_css": f"now-line t{now_minute // cal.SLOT_MINUTES}",
     }
 
 

@@ -75,17 +75,6 @@
     }
   });
 
-  // The week and day views open at 7 in the morning, or earlier when an appointment starts earlier.
-  var grid = document.querySelector(".calendar-grid");
-  if (grid) {
-    var first = grid.querySelector(".event");
-    var seven = grid.querySelectorAll(".hour-label")[7];
-    var target = first && (!seven || first.offsetTop < seven.offsetTop) ? first : seven;
-    if (target) {
-      grid.scrollTop = Math.max(target.offsetTop - 16, 0);
-    }
-  }
-
   // On an occurrence's edit form "Only this one" changes no repeat (the server ignores the
   // repeat fields then): they are disabled while it is chosen, so that no change to them is
   // made in vain. They are sent all the same, so that a form shown again keeps them.
@@ -108,10 +97,70 @@
     followScope();
   }
 
+  // An all-day appointment has days, not times: while "All day" is ticked, its start and end
+  // are date inputs, and their times come back when it is not. The server reads either.
+  var allDay = document.querySelector('main form input[type="checkbox"][name="all_day"][data-all-day]');
+  var dayForm = allDay && allDay.form;
+  var startInput = dayForm && dayForm.querySelector('input[name="start"][data-day-or-time]');
+  var endInput = dayForm && dayForm.querySelector('input[name="end"][data-day-or-time]');
+  if (startInput && endInput) {
+    var dayBefore = function (day) {
+      var moment = new Date(day + "T00:00:00Z");
+      moment.setUTCDate(moment.getUTCDate() - 1);
+      return moment.toISOString().slice(0, 10);
+    };
+    // What a date and time input held, kept while it shows the date alone.
+    var toDay = function (input, day) {
+      input.dataset.dateTime = input.value;
+      input.dataset.day = day;
+      input.type = "date";
+      input.value = day;
+    };
+    var toDateTime = function (input, time) {
+      var day = input.value;
+      var kept = input.dataset.dateTime;
+      input.type = "datetime-local";
+      if (kept && day === input.dataset.day) {
+        input.value = kept;  // the day was left as it was: the time as it was too
+      } else if (day) {
+        input.value = day + "T" + ((kept && kept.slice(11)) || time);
+      }
+    };
+    var followAllDay = function () {
+      if (allDay.checked && startInput.type !== "date") {
+        var firstDay = startInput.value.slice(0, 10);
+        var lastDay = endInput.value.slice(0, 10);
+        // An end at midnight closes the day before (as the server reads it).
+        if (endInput.value.slice(11, 16) === "00:00" && firstDay && lastDay > firstDay) {
+          lastDay = dayBefore(lastDay);
+        }
+        toDay(startInput, firstDay);
+        toDay(endInput, lastDay);
+      } else if (!allDay.checked && startInput.type === "date") {
+        toDateTime(startInput, "09:00");
+        toDateTime(endInput, "10:00");
+      }
+    };
+    allDay.addEventListener("change", followAllDay);
+    window.addEventListener("pageshow", followAllDay);
+    followAllDay();
+  }
+
   // Suggest the browser's time zone on forms that ask for one, unless the user chose already.
+  // A browser may name a zone by an old name (ICU keeps CLDR's: Asia/Calcutta), which the
+  // select offers by its current one (Asia/Kolkata): data-timezone-links says which.
   var zoneSelect = document.querySelector('form select[name="timezone"][data-suggest-timezone]');
   if (zoneSelect && zoneSelect.value === "UTC" && window.Intl) {
     var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    var links = {};
+    try {
+      links = JSON.parse(zoneSelect.dataset.timezoneLinks || "{}");
+    } catch (error) {
+      links = {};
+    }
+    if (zone && Object.prototype.hasOwnProperty.call(links, zone)) {
+      zone = links[zone];
+    }
     var offered = Array.prototype.some.call(zoneSelect.options, function (option) {
       return option.value === zone;
     });
