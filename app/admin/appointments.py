@@ -22,16 +22,15 @@ from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.contrib.sqla.filters import BooleanEqualFilter, DateBetweenFilter, FilterEqual
 from flask_admin.contrib.sqla.tools import parse_like_term
 from flask_admin.helpers import get_redirect_target
-from flask_admin.model.base import ViewArgs
 from flask_admin.model.fields import AjaxSelectField
-from flask_babel import format_decimal, get_locale, gettext, to_user_timezone
-from sqlalchemy import Integer, and_, column, inspect, or_, select, values
+from flask_babel import format_decimal, get_locale, gettext, ngettext, to_user_timezone
+from sqlalchemy import Integer, and_, column, func, inspect, or_, select, values
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms.validators import InputRequired, StopValidation
 
 from app.accounts.models import APPOINTMENTS_MANAGE, User
-from app.admin.base import SchedModelView
+from app.admin.base import SchedModelView, differs_on_clocks, on_clock, zone_label
 from app.audit import recording as audit
 from app.core.db import MAX_INT, UTCDateTime, parse_id
 from app.core.filters import date_filter, datetime_filter, nl2br_filter
@@ -165,6 +164,7 @@ class AppointmentAdminForm(AppointmentForm):
         if appointment is not None and appointment.all_day:
             # The owner's zone, in which an all-day appointment's days are counted.
             self.start.tz = self.end.tz = zone_named(appointment.owner.timezone)
+        self.describe_times(appointment)
         # An exception's owner is its series': set with the series' (AppointmentAdmin).
         self.series_owner_id = None
         if appointment is not None and appointment.series_id is not None:
@@ -172,6 +172,32 @@ class AppointmentAdminForm(AppointmentForm):
             self.series_owner_id = appointment.owner_id
         elif appointment is not None and appointment.is_series:
             self.show_series(appointment, submitted=self.is_submitted())
+
+    def describe_times(self, appointment: Appointment | None) -> None:
+        """Say under the start and the end on whose clock they are, and what the owner's
+        clock shows when it shows another time."""
+        viewer = user_timezone()
+        for field_ in (self.start, self.end):
+            if appointment is None:
+                field_.description = gettext(
+                    "In your time zone: %(zone)s.", zone=zone_label(viewer)
+                )
+                continue
+            owner_zone = zone_named(appointment.owner.timezone)
+            if appointment.all_day:
+                field_.description = gettext(
+                    "The owner's days, in their time zone: %(zone)s.", zone=zone_label(owner_zone)
+                )
+                continue
+            text = gettext("In your time zone: %(zone)s.", zone=zone_label(viewer))
+            moment = getattr(appointment, field_.name)
+            if differs_on_clocks(moment, owner_zone, viewer):
+                text += " " + gettext(
+                    "On the owner's clock (%(zone)s): %(time)s.",
+                    zone=zone_label(owner_zone),
+                    time=on_clock(moment, owner_zone, "short"),
+                )
+            field_.description = text
 
     def validate(self, extra_validators=None) -> bool:
         owner = self.owner.data
@@ -266,16 +292,38 @@ def _owners_day(model, name) -> date:
     return getattr(model, name).astimezone(zone_named(model.owner.timezone)).date()
 
 
-def _when(view, context, model, name) -> str:
+def _owners_clock(model, moment: datetime | None, format: str) -> dict:
+    """The owner's time of ``moment`` and their zone, when their clock shows it otherwise than
+    the viewer's; else nothing."""
+    owner_zone = zone_named(model.owner.timezone)
+    if moment is None or not differs_on_clocks(moment, owner_zone, user_timezone()):
+        return {}
+    return {
+        "owner_time": on_clock(moment, owner_zone, format),
+        "owner_zone": zone_label(owner_zone),
+    }
+
+
+def _when(view, context, model, name):
+    """A time on the viewer's clock (the column's header names it), and on the owner's if it
+    shows another time; an all-day appointment's days, the owner's."""
     if model.all_day:
         return date_filter(_owners_day(model, name))
-    return datetime_filter(getattr(model, name), "short")
+    moment = getattr(model, name)
+    when = get_template_attribute("admin/appointments/_when.html", "when")
+    return when(datetime_filter(moment, "short"), **_owners_clock(model, moment, "short"))
 
 
-def _when_in_full(view, context, model, name) -> str:
+def _when_in_full(view, context, model, name):
+    """As in the list, in full and with the zone's name; created and modified times, the
+    viewer's alone."""
     if model.all_day and name in ("start", "end"):
         return date_filter(_owners_day(model, name), "full")
-    return datetime_filter(getattr(model, name), "full")
+    moment = getattr(model, name)
+    if name not in ("start", "end"):
+        return datetime_filter(moment, "full")
+    when = get_template_attribute("admin/appointments/_when.html", "when")
+    return when(datetime_filter(moment, "full"), **_owners_clock(model, moment, "full"))
 
 
 def _yes_no(view, context, model, name) -> str:
@@ -398,6 +446,9 @@ class AppointmentAdmin(SchedModelView):
 
     read_permission = APPOINTMENTS_MANAGE
     write_permission = APPOINTMENTS_MANAGE
+    history_kind = "Appointment"
+
+    zoned_columns = ("start", "end")
 
     list_template = "admin/appointments/list.html"
     can_view_details = True
@@ -477,6 +528,29 @@ class AppointmentAdmin(SchedModelView):
 
     def get_edit_form(self):
         return AppointmentAdminEditForm
+
+    def deleted_along(self, models) -> list[str]:
+        """Deleting a series deletes its changed occurrences (ON DELETE CASCADE)."""
+        series_ids = [model.id for model in models if model.is_series]
+        if not series_ids:
+            return []
+        count = db.session.scalar(
+            select(func.count())
+            .select_from(Appointment)
+            .where(
+                Appointment.series_id.in_(series_ids),
+                Appointment.id.not_in([model.id for model in models]),
+            )
+        )
+        if not count:
+            return []
+        return [
+            ngettext(
+                "%(num)d changed occurrence of these series is deleted with them.",
+                "%(num)d changed occurrences of these series are deleted with them.",
+                count,
+            )
+        ]
 
     # --- Paging: a fixed depth, and a stable order within equal sort values ----------------
 
@@ -615,14 +689,7 @@ class AppointmentAdmin(SchedModelView):
                 return super().render(template, **kwargs), 400
         if template == self.list_template:
             page, page_size, data = kwargs["page"] or 0, kwargs["page_size"], kwargs["data"]
-            view_args = ViewArgs(
-                page_size=page_size,
-                sort=kwargs["sort_column"],
-                sort_desc=kwargs["sort_desc"],
-                search=kwargs["search"],
-                filters=kwargs["active_filters"],
-                extra_args=kwargs["extra_args"],
-            )
+            view_args = self.list_view_args(kwargs).clone(page=None)
             # A first page that is not full holds the whole filtered list.
             whole_list = data if page == 0 and len(data) < page_size else None
             kwargs["drilldown"] = self.date_drilldown(view_args, whole_list)
@@ -742,17 +809,6 @@ class AppointmentAdmin(SchedModelView):
         ).exists()
         found = db.session.scalars(select(inner.c.number).where(starting_then))
         return [firsts[0], *(firsts[number] for number in sorted(found)), firsts[-1]]
-
-    def filtered_query(self, view_args):
-        """Return the list's query with its search and filters, unsorted and unpaged."""
-        # The same steps as Flask-Admin's get_list, without its sorting, paging and eager joins.
-        query = self.get_query()
-        joins: dict = {}
-        if self._search_supported and view_args.search:
-            query, _, joins, _ = self._apply_search(query, None, joins, {}, view_args.search)
-        if view_args.filters and self._filters:
-            query, _, joins, _ = self._apply_filters(query, None, joins, {}, view_args.filters)
-        return query
 
 
 def _before(model, name: str):

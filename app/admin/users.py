@@ -343,6 +343,24 @@ class UserAdmin(SchedModelView):
     read_permission = USERS_READ
     write_permission = USERS_MANAGE
     can_view_details = True
+    history_kind = "User"
+
+    def deleted_along(self, models) -> list[str]:
+        """Deleting a user deletes their appointments (the database's ON DELETE CASCADE)."""
+        count = db.session.scalar(
+            select(func.count())
+            .select_from(Appointment)
+            .where(Appointment.owner_id.in_([user.id for user in models]))
+        )
+        if not count:
+            return []
+        return [
+            ngettext(
+                "%(num)d appointment of theirs is deleted with them.",
+                "%(num)d appointments of theirs are deleted with them.",
+                count,
+            )
+        ]
 
     column_list = (
         "email",
@@ -602,6 +620,7 @@ class RoleAdmin(SchedModelView):
 
     read_permission = ROLES_MANAGE
     write_permission = ROLES_MANAGE
+    history_kind = "Role"
 
     column_list = ("name", "description", "permissions")
     column_labels = {

@@ -133,14 +133,14 @@ class StartOrEndField(LocalDateTimeField):
         except ValueError:
             self.data = None
             raise ValueError(self.invalid_value_message) from None
-        zone = user_timezone()
+        zone = self._resolve_tz()  # the user's; the owner's for the admin's all-day dates
         # Past a gap the clocks skip at midnight (the day's first moment), which is real.
         self.data = local_midnight(day, zone).astimezone(UTC).astimezone(zone)
 
     def _value(self) -> str:
         if self.data is None:
             return super()._value()  # what was sent, if it could not be read
-        local = self.data.astimezone(user_timezone())
+        local = self.data.astimezone(self._resolve_tz())
         return local.strftime(DAY_FORMAT if self.date_only else PROPOSED_START_FORMAT)
 
     def __call__(self, **kwargs):

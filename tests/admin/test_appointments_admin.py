@@ -101,10 +101,13 @@ def test_list_shows_every_owners_appointments_on_the_staff_clock(staff, user):
     html = page(staff, LIST)
     assert set(column(html, "title")) == {"Dentist", "Bob's review"}
     assert set(column(html, "owner")) == {"owner@example.com", "bob@example.com"}
-    # 10:00 UTC is 05:00 in New York, where the staff member is.
+    # 10:00 UTC is 05:00 in New York, where the staff member is; 11:00 in Berlin, the owner's.
     dentist = column(html, "title").index("Dentist")
-    assert re.fullmatch(r"1/15/26, 5:00\sAM", column(html, "start")[dentist])
-    assert re.fullmatch(r"1/15/26, 6:30\sAM", column(html, "end")[dentist])
+    owners_clock = r'<br><small class="owner-time text-body-secondary">Owner: 1/15/26, {}, Berlin time</small>'
+    assert re.fullmatch(r"1/15/26, 5:00\sAM" + owners_clock.format(r"11:00\sAM"), column(html, "start")[dentist])
+    assert re.fullmatch(r"1/15/26, 6:30\sAM" + owners_clock.format(r"12:30\sPM"), column(html, "end")[dentist])
+    # The headers of the times name the staff member's zone.
+    assert html.count('<span class="d-block small fw-normal text-body-secondary zone-note">New York time</span>') == 2
     assert column(html, "all_day")[dentist] == "No"
     assert column(html, "location")[dentist] == "Main street 1"
     assert "All appointments" in html
@@ -346,9 +349,9 @@ def test_an_all_day_appointment_falls_on_the_owners_days(staff, user):
         valid_form(user, start="2026-06-10T00:00", end="2026-06-11T00:00", all_day="y"),
     )
     appointment = db.session.scalars(select(Appointment)).one()
-    # Midnight in Berlin, the owner's zone: Olive sees 10 and 11 June in her calendar.
-    assert appointment.start == datetime(2026, 6, 9, 22, tzinfo=UTC)
-    assert appointment.end == datetime(2026, 6, 10, 22, tzinfo=UTC)
+    # Midnight in Berlin, the owner's zone: Olive sees 10 June in her calendar (an end at
+    # midnight closes the day before, as in the public form).
+    assert appointment.start == appointment.end == datetime(2026, 6, 9, 22, tzinfo=UTC)
 
 
 def test_edit_shows_the_staff_clock_and_can_change_the_owner(staff, user):
@@ -383,7 +386,7 @@ def test_saving_an_all_day_appointment_from_another_zone_keeps_its_days(staff, u
     )
     url = f"{LIST}edit/?id={appointment.id}"
     form = page(staff, url)
-    assert form.count('value="2026-05-04T00:00"') == 2  # her day, not 18:00 on 3 May
+    assert form.count('value="2026-05-04"') == 2  # her day, not 18:00 on 3 May
     staff.submit(
         url,
         valid_form(user, title="Long holiday", start="2026-05-04T00:00", end="2026-05-04T00:00",
@@ -413,11 +416,18 @@ def test_invalid_edit_changes_nothing(staff, user):
 
 def test_bulk_delete_removes_the_selected_appointments(staff, user):
     first, second, kept = (make_appointment(user, title=f"Item {n}") for n in range(3))
+    chosen = {"action": "delete", "rowid": [str(first.id), str(second.id)]}
+    # First a page that names what goes, and deletes nothing yet.
+    asked = staff.submit(f"{LIST}action/", chosen, form_url=LIST)
+    assert asked.status_code == 200
+    question = asked.get_data(as_text=True)
+    assert "Delete these 2 rows?" in question
+    named = re.search(r'<ul id="deleted-objects">(.*?)</ul>', question, re.S).group(1)
+    assert re.findall(r"<li>(.*?) <span", named) == ["Item 0", "Item 1"]
+    assert count_appointments() == 3
+    # Then the answer, from that page's form.
     response = staff.submit(
-        f"{LIST}action/",
-        {"action": "delete", "rowid": [str(first.id), str(second.id)]},
-        form_url=LIST,
-        follow_redirects=True,
+        f"{LIST}action/", {**chosen, "confirmed": "1"}, form_url=LIST, follow_redirects=True
     )
     html = response.get_data(as_text=True)
     assert "2 records were successfully deleted." in html

@@ -86,8 +86,10 @@ def edit_data(user: User, **changes) -> dict:
     return {name: value for name, value in data.items() if value is not None}
 
 
-def act(browser, action: str, *users: User, **kwargs):
+def act(browser, action: str, *users: User, confirmed: str | None = None, **kwargs):
     data = {"action": action, "rowid": [str(user.id) for user in users], "url": USERS}
+    if confirmed is not None:  # the bulk delete's confirmation page answered
+        data["confirmed"] = confirmed
     return browser.submit(ACTIONS, data, form_url=USERS, **kwargs)
 
 
@@ -501,7 +503,7 @@ def test_admin_can_change_own_name_and_add_roles(browser, admin):
 
 def test_admin_cannot_delete_own_account(browser, admin):
     delete = delete_user(browser, admin, follow_redirects=True)
-    action = act(browser, "delete", admin, follow_redirects=True)
+    action = act(browser, "delete", admin, confirmed="1", follow_redirects=True)
 
     assert "You cannot delete your own account." in text(delete)
     assert "You cannot delete your own account." in text(action)

@@ -211,7 +211,7 @@ def test_the_admin_panel_answers_503_too_when_the_database_refuses_writes(
 
     one = {"id": str(kept.id), "csrf_token": token}
     assert_unavailable_page(client.post("/admin/appointments/delete/", data=one))
-    bulk = {"action": "delete", "rowid": [str(kept.id)], "csrf_token": token}
+    bulk = {"action": "delete", "rowid": [str(kept.id)], "confirmed": "1", "csrf_token": token}
     assert_unavailable_page(client.post("/admin/appointments/action/", data=bulk))
     assert titles_in(sqlite_path(database_url)) == ["Kept"]
 

@@ -245,8 +245,8 @@ def test_the_pen_test_translation_of_the_navigation_stays_in_its_attribute(
 UNKNOWN_ZONE = "Its time zone “%(zone)s” is unknown or cannot be used."
 # Strings the pages show as text, in attributes (aria-label, title) and as lazy strings (form
 # labels; the import's reasons, formatted with a value from the file).
-TRANSLATED = ("Calendar", "Main navigation", "Language", "Toggle navigation", "Name", "Time zone",
-              UNKNOWN_ZONE)
+TRANSLATED = ("Calendar", "Main navigation", "Skip to main content", "Toggle navigation", "Name",
+              "Time zone", UNKNOWN_ZONE)
 
 
 def shown_as(translation: str, source: str, **values: str) -> str:

@@ -36,7 +36,7 @@ def admin_nav(page: Page):
 
 
 def admin_flash(page: Page):
-    return page.locator(".container > .alert")
+    return page.locator("main#content > .alert")
 
 
 def list_rows(page: Page):
@@ -190,7 +190,7 @@ def test_admin_deactivates_a_user_who_is_logged_out_and_cannot_log_in(
     expect(olive_row).to_have_count(1)
     expect(olive_row.locator("td.col-active span")).to_have_attribute("title", "active: true")
     olive_row.locator("input.action-checkbox").check()
-    deactivate = page.get_by_role("link", name="Deactivate", exact=True)
+    deactivate = page.get_by_role("button", name="Deactivate", exact=True)  # an action, not a link
     expect(deactivate).to_be_hidden()
     page.get_by_role("button", name="With selected").click()
     expect(deactivate).to_be_visible()
