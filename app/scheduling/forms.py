@@ -389,6 +389,9 @@ def until_value(last_day: date, start: datetime, all_day: bool) -> str:
     return end_of_day.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
+# The one rule every way of setting times keeps (the forms, the calendar's moves).
+END_BEFORE_START = _l("The end must not be before the start.")
+
 # The colours offered, by the CSS names they are kept as (models.COLORS), and none.
 COLOR_CHOICES = [
     ("", _l("None")),
@@ -470,7 +473,7 @@ class AppointmentForm(RepeatFields, FlaskForm):
             if self.start.errors or self.end.errors:
                 return False
         if self.end.data < self.start.data:
-            self.end.errors.append(_l("The end must not be before the start."))
+            self.end.errors.append(END_BEFORE_START)
             return False
         zone = self.series_zone or user_timezone()
         start = self.start.data.astimezone(zone)

@@ -21,13 +21,11 @@ from app.core.gettext import lazy_gettext as _l
 from app.core.timezones import UTC, local_midnight
 from app.extensions import db
 from app.scheduling import series as series_changes
-from app.scheduling.forms import EDIT_CONFLICT, VersionField
+from app.scheduling.forms import EDIT_CONFLICT, END_BEFORE_START, VersionField
 from app.scheduling.models import Appointment
 from app.scheduling.views.appointments import APPOINTMENT_ID, Opened, open_or_404
 
 bp = Blueprint("moves", __name__, url_prefix="/appointments")
-
-END_BEFORE_START = _l("The end must not be before the start.")
 
 
 class MoveForm(FlaskForm):
