@@ -81,6 +81,7 @@ class Instance:
         "series_id",
         "start",
         "title",
+        "version",
     )
 
     def __init__(
@@ -95,6 +96,7 @@ class Instance:
         recurrence_id: datetime | None = None,
         planned: bool = False,
         color: str = "",
+        version: int = 0,
     ) -> None:
         self.id = id
         self.title = title
@@ -107,6 +109,8 @@ class Instance:
         # An occurrence as its series plans it (not an exception).
         self.planned = planned
         self.color = color
+        # What guards a move of it: its own version; a planned occurrence's, its series'.
+        self.version = version
 
     @classmethod
     def of(cls, stored: Stored) -> Instance:
@@ -122,6 +126,7 @@ class Instance:
             stored.id if stored.rrule is not None else stored.series_id,
             stored.recurrence_id,
             color=stored.color,
+            version=stored.version,
         )
 
     @classmethod
@@ -133,9 +138,21 @@ class Instance:
     def all_occurring(cls, series: Stored, occurrences: Iterable[Occurrence]) -> list[Instance]:
         """occurring() of many, the series read once."""
         id, title, location, all_day = series.id, series.title, series.location, series.all_day
-        color = series.color
+        color, version = series.color, series.version
         return [
-            cls(id, title, location, all_day, one.start, one.end, id, one.start, True, color)
+            cls(
+                id,
+                title,
+                location,
+                all_day,
+                one.start,
+                one.end,
+                id,
+                one.start,
+                True,
+                color,
+                version,
+            )
             for one in occurrences
         ]
 
@@ -182,6 +199,7 @@ SHOWN_COLUMNS = tuple(
         Appointment.all_day,
         Appointment.location,
         Appointment.color,
+        Appointment.version,
         Appointment.rrule,
         Appointment.series_timezone,
         Appointment.series_id,
@@ -288,7 +306,20 @@ def instances_between(
     replaced: set[tuple[int, datetime]] = set()
     for row in _shown_between(owner, start, end):
         # As SHOWN_COLUMNS are: unpacked, a row's values cost less than by name.
-        id, title, first, last, all_day, location, color, rrule, _, series_id, recurrence_id = row
+        (
+            id,
+            title,
+            first,
+            last,
+            all_day,
+            location,
+            color,
+            version,
+            rrule,
+            _,
+            series_id,
+            recurrence_id,
+        ) = row
         if series_id is not None:
             replaced.add((series_id, recurrence_id))
         if id is None:
@@ -305,6 +336,7 @@ def instances_between(
                     series_id,
                     recurrence_id,
                     color=color,
+                    version=version,
                 )
             )
         else:

@@ -105,10 +105,17 @@ def test_an_occurrence_moves_alone_and_the_series_version_guards_it(logged_in, u
                      ("Standup", start + timedelta(days=14))]
     exception = db.session.query(Appointment).filter_by(series_id=series.id).one()
     assert exception.recurrence_id == second
-    # The page drawn before this move is now stale, for the series' other occurrences too.
-    again = move(logged_in, series.id, start="2026-05-04T11:00", end="2026-05-04T12:00",
-                 version=response.get_json()["version"] - 1)
+    assert response.get_json()["version"] == exception.version  # what guards its next move
+    # The page drawn before this move is stale for the series' other occurrences.
+    drawn_at = series.version - 1
+    third = f"?occurrence={(start + timedelta(days=14)).astimezone(UTC):%Y%m%dT%H%M%SZ}"
+    again = move(logged_in, series.id, third, start="2026-05-18T11:00", end="2026-05-18T12:00",
+                 version=drawn_at)
     assert again.status_code == 409
+    # The changed occurrence moves again under its own version.
+    moved_again = move(logged_in, exception.id, start="2026-05-12T16:00",
+                       end="2026-05-12T16:30", version=exception.version)
+    assert moved_again.status_code == 200
 
 
 def test_an_all_day_appointment_moves_by_whole_days(logged_in, user):

@@ -66,6 +66,12 @@ SHORTCUTS = [
     (("p",), _l("Go to the previous period")),
     (("←", "→", "↑", "↓"), _l("In the month: move to another day")),
     ((_l("Enter"),), _l("In the month: open the day")),
+    (("Alt", "↑", "↓"), _l("In the week and day: move the chosen appointment by 15 minutes")),
+    (("Alt", "←", "→"), _l("In the week and day: move the chosen appointment by a day")),
+    (
+        ("Alt", _l("Shift"), "↑", "↓"),
+        _l("In the week and day: make the chosen appointment end 15 minutes earlier or later"),
+    ),
     (("?",), _l("Show these shortcuts")),
 ]
 
@@ -138,6 +144,12 @@ class Viewer:
         url = f"{self.appointment_prefix}{link['appointment_id']}/"
         return f"{url}?occurrence={link['occurrence']}" if "occurrence" in link else url
 
+    def move_url(self, instance: Instance) -> str:
+        """Where the calendar's script sends new times for it (app/scheduling/views/moves.py)."""
+        link = instance.link
+        url = f"{self.appointment_prefix}{link['appointment_id']}/move/"
+        return f"{url}?occurrence={link['occurrence']}" if "occurrence" in link else url
+
     @staticmethod
     def color(instance: Instance) -> str:
         """The classes that give an appointment its colour (" color-teal"); "" for none."""
@@ -188,6 +200,12 @@ class Line:
     whole_day: bool
     mark: Markup
     color: str = ""  # its colour's classes, with a space in front
+    # A box of the time grid, to drag: where its new times go, the version they are checked
+    # against, its start and end on the viewer's clock as the move's form takes them.
+    move_url: str = ""
+    version: int = 0
+    start: str = ""
+    end: str = ""
 
 
 def lines(viewer: Viewer, entries: list[cal.Entry], day: date) -> list[Line]:
@@ -474,6 +492,10 @@ def boxes(viewer: Viewer, placed: list[cal.Placed]) -> list[tuple[str, Line]]:
                 box.entry.appointment.title,
                 False,
                 viewer.mark(box.entry.appointment),
+                move_url=viewer.move_url(box.entry.appointment),
+                version=box.entry.appointment.version,
+                start=f"{box.entry.local_start:%Y-%m-%dT%H:%M}",
+                end=f"{box.entry.local_end:%Y-%m-%dT%H:%M}",
             ),
         )
         for box in placed

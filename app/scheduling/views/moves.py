@@ -4,8 +4,10 @@ The week and day views' script sends the new start and end with the version the 
 drawn from; the answer is the appointment's new times and version, or a JSON error: 400 with
 the fields at fault, 404 for what is not the user's, 409 for a page older than the
 appointment (the edit form's lost-update rule). An occurrence of a series moves alone, as
-"only this one" in the form: it becomes (or stays) a changed occurrence, under its series'
-version. Without JavaScript the edit form does the same.
+"only this one" in the form: it becomes (or stays) a changed occurrence. What the page's
+version is of: the appointment's own row, a changed occurrence's own row, a planned
+occurrence's series (each box of the calendar carries it, occurrences.Instance.version).
+Without JavaScript the edit form does the same.
 """
 
 from __future__ import annotations
@@ -54,8 +56,8 @@ def appointment_move(appointment_id: int):
     form = MoveForm()
     if not form.validate_on_submit():
         return _field_errors(form)
-    guard = opened.series or opened.appointment
-    if form.version.data != guard.version:
+    # The row the page drew: the appointment, a changed occurrence, a planned one's series.
+    if form.version.data != opened.appointment.version:
         abort(409, description=str(EDIT_CONFLICT))
     moved = _movable(opened)
     start, end = form.start.data, form.end.data
@@ -74,7 +76,7 @@ def appointment_move(appointment_id: int):
         id=moved.id,
         start=moved.start.isoformat(),
         end=moved.end.isoformat(),
-        version=guard.version,
+        version=moved.version,
     )
 
 

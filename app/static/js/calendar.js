@@ -159,6 +159,210 @@
     rovingDays(month);
   }
 
+  // --- Moving and resizing a box of the time grid: by mouse or pen, or Alt and the arrows ----
+  // The page's version of the appointment goes with the new times (views/moves.py): a page
+  // older than the appointment is refused (409) and the server's reason shown. The page is
+  // then drawn again, from the server; without this script the edit form does the same.
+
+  var DAY_MS = 24 * 60 * 60 * 1000;
+  var SLOT_MS = SLOT_MINUTES * 60 * 1000;
+  var FOCUS_KEY = "sched.calendar.focus";
+  var DRAG_PIXELS = 4; // how far the pointer goes before a press is a drag
+
+  // "2026-05-06T10:15" as a number of milliseconds, counted as if the clock were UTC: the
+  // arithmetic of a wall clock, which the server places in the user's zone.
+  function wallClock(text) {
+    var match = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})$/.exec(text || "");
+    if (!match) {
+      return null;
+    }
+    return Date.UTC(+match[1], +match[2] - 1, +match[3], +match[4], +match[5]);
+  }
+
+  function wallText(ms) {
+    return new Date(ms).toISOString().slice(0, 16);
+  }
+
+  function csrfToken() {
+    var meta = document.querySelector('head > meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
+  function sendMove(grid, box, startMs, endMs) {
+    var path = sitePath(box.dataset.moveUrl);
+    if (path === null) {
+      return;
+    }
+    var body = new URLSearchParams();
+    body.set("start", wallText(startMs));
+    body.set("end", wallText(endMs));
+    body.set("version", box.dataset.version || "");
+    try {
+      window.sessionStorage.setItem(FOCUS_KEY, path);
+    } catch (error) {
+      // No storage (a private window, say): the focus starts over after the page is drawn.
+    }
+    fetch(path, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken(), "Accept": "application/json" }
+    }).then(function (response) {
+      return response.json().then(function (answer) {
+        if (!response.ok) {
+          throw { reason: answer && answer.error && answer.error.message };
+        }
+      });
+    }).catch(function (failure) {
+      window.alert((failure && failure.reason) || grid.dataset.moveError);
+    }).then(function () {
+      window.location.reload();
+    });
+  }
+
+  function movableBoxes(grid) {
+    grid.querySelectorAll(".time-grid > a.event[data-move-url]").forEach(function (box) {
+      if (sitePath(box.dataset.moveUrl) === null) {
+        return;
+      }
+      box.setAttribute("aria-keyshortcuts", "Alt+ArrowUp Alt+ArrowDown Alt+ArrowLeft Alt+ArrowRight");
+      box.addEventListener("keydown", function (event) {
+        var start = wallClock(box.dataset.start);
+        var end = wallClock(box.dataset.end);
+        if (!event.altKey || event.ctrlKey || event.metaKey || start === null || end === null) {
+          return;
+        }
+        var step = { ArrowUp: -SLOT_MS, ArrowDown: SLOT_MS, ArrowLeft: -DAY_MS, ArrowRight: DAY_MS };
+        var by = step[event.key];
+        if (by === undefined) {
+          return;
+        }
+        event.preventDefault();
+        if (event.shiftKey) {
+          if (Math.abs(by) === SLOT_MS && end + by >= start) {
+            sendMove(grid, box, start, end + by);
+          }
+          return;
+        }
+        sendMove(grid, box, start + by, end + by);
+      });
+    });
+  }
+
+  function dayColumnAt(x, y) {
+    var under = document.elementFromPoint(x, y);
+    return under ? under.closest("main .calendar-grid td.day-column[data-day]") : null;
+  }
+
+  function dragBoxes(grid) {
+    var drag = null;
+    grid.addEventListener("pointerdown", function (event) {
+      var box = event.target.closest(".time-grid > a.event[data-move-url]");
+      var column = box && box.closest("td.day-column[data-day]");
+      if (!box || !column || event.button !== 0 || event.pointerType === "touch") {
+        return;
+      }
+      var hours = column.querySelector(".time-grid");
+      drag = {
+        box: box,
+        column: column,
+        resize: event.target.closest(".resize-handle") !== null,
+        x: event.clientX,
+        y: event.clientY,
+        slot: hours.offsetHeight / SLOTS_PER_DAY,
+        height: box.offsetHeight,
+        slots: 0,
+        days: 0
+      };
+      drag.pointer = event.pointerId;
+    });
+    grid.addEventListener("pointermove", function (event) {
+      if (!drag) {
+        return;
+      }
+      if (!drag.started) {
+        if (Math.abs(event.clientX - drag.x) + Math.abs(event.clientY - drag.y) < DRAG_PIXELS) {
+          return; // not yet a drag: a click stays a click
+        }
+        // The grid follows the pointer; the box lets it through, to find the day under it.
+        drag.started = true;
+        grid.setPointerCapture(drag.pointer);
+        drag.box.classList.add("moving");
+      }
+      drag.slots = Math.round((event.clientY - drag.y) / drag.slot);
+      var target = drag.resize ? null : dayColumnAt(event.clientX, event.clientY);
+      drag.days = target ? Math.round(
+        (wallClock(target.dataset.day + "T00:00") - wallClock(drag.column.dataset.day + "T00:00")) / DAY_MS
+      ) : 0;
+      if (drag.resize) {
+        drag.slots = Math.max(drag.slots, -Math.floor(drag.height / drag.slot));
+        drag.box.style.height = Math.max(drag.height + drag.slots * drag.slot, 4) + "px";
+      } else {
+        var dx = target ? target.getBoundingClientRect().left - drag.column.getBoundingClientRect().left : 0;
+        drag.box.style.transform = "translate(" + dx + "px, " + drag.slots * drag.slot + "px)";
+      }
+      drag.box.classList.toggle("dragging", drag.slots !== 0 || drag.days !== 0);
+    });
+    function finish(event) {
+      if (!drag) {
+        return;
+      }
+      var done = drag;
+      drag = null;
+      done.box.classList.remove("moving");
+      if (!done.started || event.type === "pointercancel" || (done.slots === 0 && done.days === 0)) {
+        done.box.style.transform = "";
+        done.box.style.height = "";
+        done.box.classList.remove("dragging");
+        return;
+      }
+      done.box.dataset.dragged = "true"; // the click that follows is no visit to its page
+      var start = wallClock(done.box.dataset.start);
+      var end = wallClock(done.box.dataset.end);
+      if (start === null || end === null) {
+        return;
+      }
+      var by = done.slots * SLOT_MS + done.days * DAY_MS;
+      if (done.resize) {
+        sendMove(grid, done.box, start, Math.max(end + by, start));
+      } else {
+        sendMove(grid, done.box, start + by, end + by);
+      }
+    }
+    // No link of the grid is dragged away as an address: a box's drag is a move.
+    grid.addEventListener("dragstart", function (event) {
+      event.preventDefault();
+    });
+    grid.addEventListener("pointerup", finish);
+    grid.addEventListener("pointercancel", finish);
+    grid.addEventListener("click", function (event) {
+      var box = event.target.closest(".time-grid > a.event[data-dragged]");
+      if (box) {
+        event.preventDefault();
+      }
+    });
+  }
+
+  var movesGrid = document.querySelector("main .calendar-grid[data-move-error]");
+  if (movesGrid) {
+    movableBoxes(movesGrid);
+    dragBoxes(movesGrid);
+    var focused = null;
+    try {
+      focused = window.sessionStorage.getItem(FOCUS_KEY);
+      window.sessionStorage.removeItem(FOCUS_KEY);
+    } catch (error) {
+      focused = null;
+    }
+    if (focused) {
+      movesGrid.querySelectorAll(".time-grid > a.event[data-move-url]").forEach(function (box) {
+        if (sitePath(box.dataset.moveUrl) === focused) {
+          box.focus();
+        }
+      });
+    }
+  }
+
   // --- Shortcuts: t, n and p follow the navigation's links; ? shows them all ---------------
 
   var nav = document.querySelector("main .calendar-nav");
