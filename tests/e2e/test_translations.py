@@ -33,7 +33,7 @@ def choose_language(page: Page, name: str) -> None:
 
 def test_a_visitor_switches_language_from_the_menu_and_it_is_remembered(page: Page):
     page.goto("/login")
-    expect(page.locator("h1")).to_have_text("Login")
+    expect(page.locator("h1")).to_have_text("Log in")
     expect(page.locator("html")).to_have_attribute("lang", "en")
 
     choose_language(page, "Deutsch")
