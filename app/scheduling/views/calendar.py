@@ -256,7 +256,7 @@ class MonthDay:
         )
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class MiniDay:
     """A day of the small month beside the week and day views: a link to its week or day."""
 
@@ -271,44 +271,65 @@ def mini_month(viewer: Viewer, view: str, anchor: date, shown: list[date]) -> di
     """The small month grid around ``anchor`` to jump with, its days linking to the view's
     own kind (a week, or a day); the days on the page marked."""
     first = anchor.replace(day=1)
-    link = viewer.week_url if view == "week" else viewer.day_url
-    weeks = cal.month_grid(first.year, first.month, viewer.first_weekday)
-    on_page = set(shown)
+    prefix = viewer.week_prefix if view == "week" else viewer.day_prefix
+    weeks = _mini_weeks(
+        prefix, first, viewer.first_weekday, viewer.locale_id, viewer.today, tuple(shown)
+    )
     return {
-        "title": viewer.format("yMMMM", first),
+        "title": _month_name(first, viewer.locale_id),
         "url": view_url("month", first),
         # The months before and after, named (a link called "Next" is the navigation's).
         "previous": (
             view_url(view, cal.add_months(anchor, -1)),
-            viewer.format("yMMMM", cal.add_months(first, -1)),
+            _month_name(cal.add_months(first, -1), viewer.locale_id),
         ),
         "next": (
             view_url(view, cal.add_months(anchor, 1)),
-            viewer.format("yMMMM", cal.add_months(first, 1)),
+            _month_name(cal.add_months(first, 1), viewer.locale_id),
         ),
-        "headings": weekday_names(viewer, weeks[0], "short"),
-        "weeks": [
-            [
+        "headings": weekday_names(viewer, list(weeks[0]), "short"),
+        "weeks": [[day for _, day in week] for week in weeks[1]],
+    }
+
+
+@functools.lru_cache(maxsize=1024)
+def _month_name(first: date, locale_id: str) -> str:
+    return format_skeleton("yMMMM", first, locale=locale_id)
+
+
+@functools.lru_cache(maxsize=1024)
+def _mini_weeks(
+    prefix: str, first: date, first_weekday: int, locale_id: str, today: date, shown: tuple
+) -> tuple[tuple[date, ...], list[list[tuple[date, MiniDay]]]]:
+    """The small month's first week's days and its cells, built once per month, language,
+    page and day: every week and day view prints one."""
+    weeks = cal.month_grid(first.year, first.month, first_weekday)
+    on_page = set(shown)
+    cells = [
+        [
+            (
+                day,
                 MiniDay(
                     day.day,
-                    link(day),
-                    viewer.long_date(day),
+                    f"{prefix}{day.year}/{day.month}/{day.day}/",
+                    cal.long_date(day, locale_id),
                     " ".join(
                         name
                         for name, applies in (
                             ("other-month", day.month != first.month),
                             ("shown", day in on_page),
-                            ("today", day == viewer.today),
+                            ("today", day == today),
                         )
                         if applies
                     ),
-                    day == viewer.today,
-                )
-                for day in week
-            ]
-            for week in weeks
-        ],
-    }
+                    day == today,
+                ),
+            )
+            for day in week
+        ]
+        for week in weeks
+    ]
+    return tuple(weeks[0]), cells
 
 
 def entries_between(viewer: Viewer, days: list[date]) -> dict[date, list[cal.Entry]]:
