@@ -36,6 +36,11 @@
     }
   }
 
+  // For calendar.js (loaded after this file, deferred): the same guards, written once.
+  Object.defineProperty(window, "sched", {
+    value: Object.freeze({ csrfToken: csrfToken, sitePath: sitePath, go: go })
+  });
+
   // Delete buttons send an HTTP DELETE with the CSRF token in a header, to this site only.
   document.addEventListener("click", function (event) {
     var button = event.target.closest("button.js-delete-appointment");

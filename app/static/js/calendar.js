@@ -14,29 +14,10 @@
   var ARROW_STEPS = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -7, ArrowDown: 7 };
   var SHORTCUT_KEYS = ["t", "n", "p"];
 
-  // The URL as a path on this site, or null: another host, javascript:, data: ... are refused.
-  function sitePath(value) {
-    if (typeof value !== "string" || value === "") {
-      return null;
-    }
-    var url;
-    try {
-      url = new URL(value, window.location.href);
-    } catch (error) {
-      return null;
-    }
-    if (url.origin !== window.location.origin) {
-      return null;
-    }
-    return url.pathname + url.search + url.hash;
-  }
-
-  function go(value) {
-    var path = sitePath(value);
-    if (path !== null) {
-      window.location.assign(path);
-    }
-  }
+  // app.js's guards: only paths on this site are followed, and the page's CSRF token.
+  var sitePath = window.sched.sitePath;
+  var go = window.sched.go;
+  var csrfToken = window.sched.csrfToken;
 
   function plainKey(event) {
     return !(event.altKey || event.ctrlKey || event.metaKey || event.isComposing);
@@ -181,11 +162,6 @@
 
   function wallText(ms) {
     return new Date(ms).toISOString().slice(0, 16);
-  }
-
-  function csrfToken() {
-    var meta = document.querySelector('head > meta[name="csrf-token"]');
-    return meta ? meta.getAttribute("content") : "";
   }
 
   function sendMove(grid, box, startMs, endMs) {
